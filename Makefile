@@ -1,0 +1,42 @@
+# gatehouse: `make demo` runs the example server offline, `make test` runs every test of
+# every module. Both install what they need when it is missing.
+
+SHELL := /bin/bash
+GO ?= go
+# Every module of the workspace, from go.work.
+MODULES := $(shell sed -n 's|^[[:space:]]*\./\([^[:space:]]*\)$$|\1|p' go.work)
+
+.PHONY: test test-go test-modules vet fmt tidy bench deps-node
+
+## test: every test of every module, under -race, then each module on its own.
+test: deps-node test-go test-modules
+
+test-go:
+	$(GO) test -race -count=1 $(addprefix ./,$(addsuffix /...,$(MODULES)))
+
+## test-modules: each module builds and vets with GOWORK=off, as a user's go get sees it.
+test-modules:
+	@set -e; for m in $(MODULES); do \
+		echo "GOWORK=off go vet ./$$m/..."; \
+		(cd $$m && GOWORK=off $(GO) vet ./...); \
+	done
+
+## deps-node: the npm packages of the interoperability tests, from the committed lockfile.
+deps-node:
+	@if [ -f interop/package-lock.json ] && [ ! -d interop/node_modules ]; then \
+		command -v npm >/dev/null || { echo "npm is missing: install nodejs and npm"; exit 1; }; \
+		cd interop && npm ci --no-audit --no-fund; \
+	fi
+
+vet:
+	$(GO) vet $(addprefix ./,$(addsuffix /...,$(MODULES)))
+
+fmt:
+	gofmt -l -w $(MODULES)
+
+tidy:
+	@set -e; for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) mod tidy); done
+
+## bench: the benchmarks of the bench module, against the libraries users would pick.
+bench:
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m

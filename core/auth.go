@@ -1,0 +1,274 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Auth issues, verifies, refreshes and revokes tokens over a Store. It is safe for
+// concurrent use. Build it with New.
+type Auth struct {
+	store      Store
+	cfg        config
+	keys       *keyring
+	refreshAud string
+}
+
+// Tokens is the token response of a sign-in or a refresh (RFC 6749 §5.1). Marshalled
+// as JSON it is the body gatehouse answers with.
+type Tokens struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	// Result is always true; it keeps clients of the tutorial gatehouse grew out of
+	// working.
+	Result bool `json:"result"`
+
+	// Session is the session the tokens belong to.
+	Session *Session `json:"-"`
+	// AccessExpiresAt and RefreshExpiresAt are the exp claims of the two tokens.
+	AccessExpiresAt  time.Time `json:"-"`
+	RefreshExpiresAt time.Time `json:"-"`
+}
+
+// New returns an Auth over store. Configuration it refuses is an error matching
+// ErrConfig; a store failure while loading the persisted key matches
+// ErrStoreUnavailable.
+func New(store Store, opts ...Option) (*Auth, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrConfig)
+	}
+	cfg := defaults()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.audience == "" {
+		cfg.audience = cfg.issuer
+	}
+	a := &Auth{store: store, cfg: cfg, refreshAud: cfg.issuer + "#refresh"}
+	if cfg.audience == a.refreshAud {
+		return nil, fmt.Errorf("%w: audience %q is reserved for refresh tokens", ErrConfig, cfg.audience)
+	}
+	if cfg.idleTimeout != 0 && cfg.idleTimeout < cfg.accessTTL {
+		return nil, fmt.Errorf("%w: idle timeout %v is shorter than the access TTL %v", ErrConfig, cfg.idleTimeout, cfg.accessTTL)
+	}
+	if cfg.signing == nil {
+		k, err := loadOrGenerateKey(context.Background(), store, cfg.alg)
+		if err != nil {
+			return nil, err
+		}
+		cfg.signing = k
+	}
+	kr, err := newKeyring(cfg.signing, cfg.verify)
+	if err != nil {
+		return nil, err
+	}
+	a.keys = kr
+	if err := a.initWeb(context.Background()); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func loadOrGenerateKey(ctx context.Context, store Store, alg string) (*Key, error) {
+	k, err := GenerateKey(alg)
+	if err != nil {
+		return nil, err
+	}
+	b, err := k.marshal()
+	if err != nil {
+		return nil, err
+	}
+	stored, err := store.LoadOrStoreKey(ctx, "signing/"+alg, b)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	return unmarshalKey(stored)
+}
+
+// Issue starts a session for id, as after a successful sign-in, and returns its first
+// access and refresh tokens. The user agent and address in ctx (ContextWithClient) are
+// kept with the session for display.
+func (a *Auth) Issue(ctx context.Context, id Identity) (*Tokens, error) {
+	if id.Subject == "" {
+		return nil, fmt.Errorf("%w: identity has no subject", ErrInvalidRequest)
+	}
+	extra, err := a.extraClaims(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := a.cfg.now()
+	s := &Session{
+		ID:         newID(),
+		Identity:   id,
+		CreatedAt:  now,
+		LastUsedAt: now,
+		ExpiresAt:  now.Add(a.cfg.refreshTTL),
+		Current:    newID(),
+	}
+	s.IdleExpiresAt = s.ExpiresAt
+	if a.cfg.idleTimeout > 0 && now.Add(a.cfg.idleTimeout).Before(s.ExpiresAt) {
+		s.IdleExpiresAt = now.Add(a.cfg.idleTimeout)
+	}
+	if c, ok := clientFrom(ctx); ok {
+		s.UserAgent, s.IP = c.UserAgent, c.IP
+	}
+	// Mint before storing: a token that cannot be minted leaves no session behind.
+	at, accessExp, err := a.mintAccess(s, now, extra)
+	if err != nil {
+		return nil, err
+	}
+	s.AccessExpiresAt = accessExp.Add(a.cfg.leeway)
+	rt, err := a.mintRefresh(s, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.store.CreateSession(ctx, s); err != nil {
+		return nil, storeErr(err)
+	}
+	t := a.tokens(s, now, at, accessExp, rt)
+	a.emit(ctx, Event{Type: EventLogin, Subject: id.Subject, SessionID: s.ID, Time: now})
+	return t, nil
+}
+
+// mintAccess signs an access token of s with a new jti. Its exp is never after the
+// session's own end. It depends only on what never changes in a session (id, identity,
+// absolute end), so Refresh can mint it before the rotation commits.
+func (a *Auth) mintAccess(s *Session, now time.Time, extra map[string]any) (string, time.Time, error) {
+	exp := now.Add(a.cfg.accessTTL)
+	if exp.After(s.ExpiresAt) {
+		exp = s.ExpiresAt
+	}
+	exp = exp.Truncate(time.Second)
+	payload, err := marshalPayload(&wireClaims{
+		Iss: a.cfg.issuer, Sub: s.Identity.Subject, Aud: audience{a.cfg.audience},
+		Exp: exp.Unix(), Iat: now.Unix(), Jti: newID(), Sid: s.ID,
+		Email: s.Identity.Email, Name: s.Identity.Name,
+	}, extra)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	at, err := a.keys.sign(accessToken, payload)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if len(at) > MaxTokenSize {
+		return "", time.Time{}, fmt.Errorf("%w: custom claims make the access token %d bytes, over MaxTokenSize", ErrConfig, len(at))
+	}
+	return at, exp, nil
+}
+
+// mintRefresh signs the refresh token whose jti is s.Current.
+func (a *Auth) mintRefresh(s *Session, now time.Time) (string, error) {
+	payload, err := marshalPayload(&wireClaims{
+		Iss: a.cfg.issuer, Sub: s.Identity.Subject, Aud: audience{a.refreshAud},
+		Exp: s.ExpiresAt.Unix(), Iat: now.Unix(), Jti: s.Current, Sid: s.ID,
+	}, nil)
+	if err != nil {
+		return "", err
+	}
+	return a.keys.sign(refreshToken, payload)
+}
+
+func (a *Auth) tokens(s *Session, now time.Time, at string, accessExp time.Time, rt string) *Tokens {
+	return &Tokens{
+		AccessToken: at, TokenType: "Bearer", ExpiresIn: int(accessExp.Sub(now).Round(time.Second) / time.Second),
+		RefreshToken: rt, Result: true,
+		Session: s, AccessExpiresAt: accessExp, RefreshExpiresAt: time.Unix(s.ExpiresAt.Unix(), 0),
+	}
+}
+
+func (a *Auth) extraClaims(ctx context.Context, id Identity) (map[string]any, error) {
+	extra := id.Claims
+	if a.cfg.claimsHook != nil {
+		more, err := a.cfg.claimsHook(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("gatehouse: claims hook: %w", err)
+		}
+		if len(more) > 0 {
+			merged := make(map[string]any, len(extra)+len(more))
+			for k, v := range extra {
+				merged[k] = v
+			}
+			for k, v := range more {
+				merged[k] = v
+			}
+			extra = merged
+		}
+	}
+	for name := range extra {
+		if reservedClaims[strings.ToLower(name)] {
+			return nil, fmt.Errorf("%w: custom claim %q is reserved", ErrConfig, name)
+		}
+	}
+	return extra, nil
+}
+
+// Authenticate verifies an access token and returns its claims. It refuses, as an
+// error matching ErrInvalidToken: a token over MaxTokenSize, a header that is not
+// exactly one gatehouse writes for one of its keys (so alg none, another algorithm,
+// an unknown kid and embedded keys are all refused, and the algorithm always comes from
+// the key), a bad signature (checked before anything in the payload is read), a refresh
+// token, a wrong or missing iss or aud, a missing or passed exp, nbf or iat in the
+// future (each with the configured leeway), and a revoked token or session. A store
+// failure is an error matching ErrStoreUnavailable, never a pass.
+func (a *Auth) Authenticate(ctx context.Context, token string) (*Claims, error) {
+	w, raw, err := a.parse(token, accessToken, a.cfg.audience)
+	if err != nil {
+		return nil, err
+	}
+	revoked, err := a.store.IsRevoked(ctx, w.Jti, w.Sid)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if revoked {
+		return nil, ErrTokenRevoked
+	}
+	return w.claims(raw), nil
+}
+
+// parse verifies a token of kind and its registered claims.
+func (a *Auth) parse(token string, kind tokenKind, aud string) (*wireClaims, []byte, error) {
+	raw, err := a.keys.verify(token, kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := new(wireClaims)
+	if err := json.Unmarshal(raw, w); err != nil {
+		return nil, nil, fmt.Errorf("%w: claims", ErrMalformedToken)
+	}
+	if err := w.validate(a.cfg.now(), a.cfg.issuer, aud, a.cfg.leeway); err != nil {
+		return nil, nil, err
+	}
+	return w, raw, nil
+}
+
+// JWKS returns the public keys tokens may be signed with, the signing key first, for /auth/jwks.json. HMAC
+// keys are secret and never listed, so with HMAC only the set is empty.
+func (a *Auth) JWKS() JWKS {
+	set := JWKS{Keys: []JWK{}}
+	for _, k := range a.keys.all {
+		if k.hmac != nil {
+			continue
+		}
+		j := k.jwk()
+		j.Use, j.Alg, j.Kid = "sig", k.alg, k.id
+		set.Keys = append(set.Keys, j)
+	}
+	return set
+}
+
+// storeErr makes a store failure match ErrStoreUnavailable, keeping the cause.
+func storeErr(err error) error {
+	if errors.Is(err, ErrStoreUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+}

@@ -1,0 +1,58 @@
+// Package core is gatehouse's framework-neutral engine: signing keys, JWT access tokens,
+// rotating refresh tokens, sessions and revocation over a Store, and (in the web files)
+// sign-in with OpenID Connect and OAuth2 providers and every auth route, written once
+// against the Exchange interface that the adapters implement for Gin, Fiber and net/http.
+//
+// # Tokens
+//
+// An access token is a JWT with header typ "at+jwt" (RFC 9068) and the claims iss, sub,
+// aud, exp, iat, jti, sid (the session), email and name, plus the app's own claims
+// (WithClaims). A refresh token is a JWT of typ "rt+jwt" whose aud is the issuer
+// followed by "#refresh"; it carries the session id and its own jti, and only Refresh,
+// Revoke and the logout route take it.
+//
+// Verification accepts a token only if its header segment is, byte for byte, one that
+// gatehouse writes for one of its keys. So the algorithm always comes from the key,
+// never from the token; "none", other algorithms, key confusion (an RS256 key used as an
+// HMAC secret), unknown kid values and headers carrying keys or URLs (jwk, jku, x5u, x5c)
+// are all refused before any cryptography, from a map in memory. The signature is
+// checked before the payload is decoded; base64 must be canonical; exp, iss and aud
+// are required; the leeway is at most a minute; tokens over MaxTokenSize are refused
+// unread.
+//
+// # Sessions and refresh
+//
+// Issue starts a session. Each Refresh swaps the session's current refresh token for a
+// new one in one atomic store operation; presenting a replaced token again is taken as
+// theft and ends the session (RFC 9700 §4.14.2), unless WithRefreshGrace tolerates it
+// for a few seconds. Sessions have an absolute lifetime that refreshing never extends,
+// and optionally an idle timeout.
+//
+// # Revocation
+//
+// Revoke, Logout and LogoutAll record revocations by jti (one access token) and by sid
+// (a whole session). Every entry expires when the last token it concerns does, exp plus
+// leeway, so stores purge them and never grow without bound. Authenticate asks the store
+// about the jti and the sid in one call; the stores answer the common case, nothing
+// revoked, from memory.
+//
+// # Keys
+//
+// Without WithSigningKey, New generates a key (WithAlgorithm, HS256 by default) and
+// persists it in the store, so tokens survive restarts and instances sharing a store
+// agree. The persisted key is stored unencrypted: protect the store like the key. To
+// rotate, sign with the new key and keep the old one in WithVerificationKeys until its
+// tokens have expired. JWKS publishes the public keys.
+//
+// # What is not checked
+//
+// Authenticate does not know about the app's own authorization: a valid token says who
+// the user is, not what they may do. Clock skew beyond the leeway is not corrected.
+// Custom claims are not validated.
+//
+// # Errors
+//
+// Every error matches one category of errors.go with errors.Is, and ErrorResponse maps
+// it to an HTTP status and an OAuth error code. A store failure is ErrStoreUnavailable
+// and answered 503: a request is never let through because the store could not say.
+package core

@@ -1,0 +1,246 @@
+package core
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// SignIn is a sign-in the provider has vouched for, as the WithAuthorize hook sees it.
+type SignIn struct {
+	// Identity is the user the session will belong to. Its Subject is built from the
+	// provider's issuer and subject ("https://accounts.google.com#1234"), never from the
+	// email; the hook may replace it, add Claims, or change Name.
+	Identity Identity
+	// Provider is the Name of the provider used.
+	Provider string
+	// Issuer and ProviderSubject identify the user at the provider: the OpenID Connect
+	// iss (as configured) and sub, or GitHub's site and numeric user id.
+	Issuer          string
+	ProviderSubject string
+	// Claims are what the provider said about the user, as JSON decodes them: the
+	// id_token's claims, or GitHub's /user answer. Read only.
+	Claims map[string]any
+}
+
+// handleLogin serves GET {prefix}/login[/{provider}]: it sends the browser to the
+// provider with a fresh state, PKCE S256 challenge and nonce, which it keeps in the
+// sealed state cookie.
+func (a *Auth) handleLogin(ex Exchange) {
+	w := &a.cfg.web
+	p := w.def
+	if name := ex.PathValue("provider"); name != "" {
+		if p = w.byName[name]; p == nil {
+			writeNotFound(ex, "unknown provider")
+			return
+		}
+	}
+	redirectTo, err := checkRedirect(ex.Query("redirect_to"), w.origins)
+	if err != nil {
+		a.WriteError(ex, err)
+		return
+	}
+	redirectURI, err := a.redirectURI(ex, p)
+	if err != nil {
+		a.WriteError(ex, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(ex.Context(), p.timeout)
+	defer cancel()
+	ep, err := p.endpoints(ctx)
+	if err != nil {
+		a.WriteError(ex, err)
+		return
+	}
+	st := &loginState{
+		ID: newID(), Provider: p.Name, Verifier: oauth2.GenerateVerifier(), Nonce: newID(),
+		RedirectTo: redirectTo, RedirectURI: redirectURI, Expires: a.cfg.now().Add(stateTTL).Unix(),
+	}
+	sealed, err := sealState(w.stateKey, st)
+	if err != nil {
+		a.WriteError(ex, err)
+		return
+	}
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(st.Verifier)}
+	if ep.verifier != nil {
+		opts = append(opts, oidc.Nonce(st.Nonce))
+	}
+	if p.HostedDomain != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("hd", p.HostedDomain))
+	}
+	a.setStateCookie(ex, sealed)
+	noStore(ex)
+	ex.SetHeader("Location", p.oauthConfig(ep, redirectURI).AuthCodeURL(st.ID, opts...))
+	ex.Write(http.StatusFound, nil)
+}
+
+func (p *provider) oauthConfig(ep *endpoints, redirectURI string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID: p.ClientID, ClientSecret: p.ClientSecret, Endpoint: ep.oauth,
+		RedirectURL: redirectURI, Scopes: p.Scopes,
+	}
+}
+
+var hostRE = regexp.MustCompile(`^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?$`)
+
+// redirectURI is where the provider sends the browser back: the provider's RedirectURL,
+// or the callback route under the public URL, or under the request's own origin.
+func (a *Auth) redirectURI(ex Exchange, p *provider) (string, error) {
+	if p.RedirectURL != "" {
+		return p.RedirectURL, nil
+	}
+	w := &a.cfg.web
+	base := w.publicURL
+	if base == "" {
+		host := ex.Host()
+		if !hostRE.MatchString(host) {
+			return "", fmt.Errorf("%w: bad Host header", ErrInvalidRequest)
+		}
+		base = "http://" + host
+		if ex.TLS() {
+			base = "https://" + host
+		}
+	}
+	uri := base + w.prefix + "/callback"
+	if !p.isDefault {
+		uri += "/" + p.Name
+	}
+	return uri, nil
+}
+
+// handleCallback serves GET {prefix}/callback[/{provider}]: the provider's redirect back.
+// Order matters: nothing is trusted, and no cookie is set, before the state is proven
+// to be the one this browser was given, unexpired and unused; it is then burnt before
+// the code is exchanged.
+func (a *Auth) handleCallback(ex Exchange) {
+	w := &a.cfg.web
+	st, err := a.consumeState(ex)
+	if err != nil {
+		a.WriteError(ex, err)
+		return
+	}
+	// From here on the state is spent: its cookie goes, whatever the outcome.
+	a.clearCookie(ex, w.cookies.StateName)
+	p := w.byName[st.Provider]
+	if e := ex.Query("error"); e != "" {
+		switch e {
+		case "access_denied", "login_required", "consent_required", "interaction_required", "account_selection_required":
+			a.WriteError(ex, fmt.Errorf("%w: %s", ErrLoginDenied, e))
+		default:
+			a.WriteError(ex, providerErr("authorization", fmt.Errorf("provider answered error=%.64q", e)))
+		}
+		return
+	}
+	code := ex.Query("code")
+	if code == "" {
+		a.WriteError(ex, fmt.Errorf("%w: no code in the callback", ErrInvalidRequest))
+		return
+	}
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(ex.Context(), p.client), p.timeout)
+	defer cancel()
+	s, err := p.identify(ctx, code, st)
+	if err != nil {
+		a.WriteError(ex, err)
+		return
+	}
+	if err := a.admit(ex.Context(), s); err != nil {
+		a.WriteError(ex, err)
+		return
+	}
+	ctx = ContextWithClient(ex.Context(), Client{UserAgent: truncate(ex.Header("User-Agent"), 256), IP: ex.RemoteIP()})
+	t, err := a.Issue(ctx, s.Identity)
+	if err != nil {
+		a.WriteError(ex, err)
+		return
+	}
+	if wantsJSON(ex) {
+		writeTokens(ex, t)
+		return
+	}
+	a.setRefreshCookie(ex, t)
+	noStore(ex)
+	ex.SetHeader("Location", st.RedirectTo)
+	ex.Write(http.StatusFound, nil)
+}
+
+// consumeState opens the state cookie, matches it with the state parameter and the
+// route's provider, and burns it. The burn is a revocation of "state:"+id until the
+// state's expiry, checked first: a replayed callback finds it. Two callbacks racing
+// with the same state could both pass the check; the provider's one-time code then lets
+// at most one of them through.
+func (a *Auth) consumeState(ex Exchange) (*loginState, error) {
+	w := &a.cfg.web
+	raw, ok := cookie(ex, w.cookies.StateName)
+	if !ok {
+		return nil, fmt.Errorf("%w: no state cookie", ErrLoginState)
+	}
+	st, err := openState(w.stateKey, raw, a.cfg.now())
+	if err != nil {
+		return nil, err
+	}
+	q := ex.Query("state")
+	if subtle.ConstantTimeCompare([]byte(q), []byte(st.ID)) != 1 {
+		return nil, fmt.Errorf("%w: state does not match", ErrLoginState)
+	}
+	if name := ex.PathValue("provider"); (name != "" && name != st.Provider) || w.byName[st.Provider] == nil {
+		return nil, fmt.Errorf("%w: wrong provider", ErrLoginState)
+	}
+	ctx := ex.Context()
+	used, err := a.store.IsRevoked(ctx, "state:"+st.ID, "")
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if used {
+		return nil, fmt.Errorf("%w: state already used", ErrLoginState)
+	}
+	if err := a.store.RevokeToken(ctx, "state:"+st.ID, time.Unix(st.Expires, 0)); err != nil {
+		return nil, storeErr(err)
+	}
+	return st, nil
+}
+
+// admit applies the allow-lists and the WithAuthorize hook.
+func (a *Auth) admit(ctx context.Context, s *SignIn) error {
+	w := &a.cfg.web
+	if len(w.allowedEmails) > 0 || len(w.allowedDomains) > 0 {
+		email := strings.ToLower(s.Identity.Email)
+		domain := email[strings.LastIndexByte(email, '@')+1:]
+		if !w.allowedEmails[email] && !w.allowedDomains[domain] {
+			return fmt.Errorf("%w: email not on the allow-list", ErrUserNotAllowed)
+		}
+	}
+	if w.authorize == nil {
+		return nil
+	}
+	if err := w.authorize(ctx, s); err != nil {
+		for _, c := range categories {
+			if errors.Is(err, c) {
+				return err
+			}
+		}
+		return fmt.Errorf("%w: %w", ErrUserNotAllowed, err)
+	}
+	if s.Identity.Subject == "" {
+		return fmt.Errorf("gatehouse: authorize hook left the subject empty")
+	}
+	return nil
+}
+
+func wantsJSON(ex Exchange) bool {
+	return strings.Contains(strings.ToLower(ex.Header("Accept")), "application/json")
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

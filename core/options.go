@@ -1,0 +1,221 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Limits on what the options accept.
+const (
+	MaxLeeway = 60 * time.Second
+	MaxGrace  = 60 * time.Second
+)
+
+// Option configures New.
+type Option func(*config) error
+
+type config struct {
+	issuer      string
+	audience    string
+	accessTTL   time.Duration
+	refreshTTL  time.Duration
+	idleTimeout time.Duration
+	grace       time.Duration
+	leeway      time.Duration
+	now         func() time.Time
+	signing     *Key
+	verify      []*Key
+	alg         string
+	claimsHook  func(context.Context, Identity) (map[string]any, error)
+	events      func(context.Context, Event)
+	logger      *slog.Logger
+	web         webConfig // sign-in and routes, see web.go
+}
+
+func defaults() config {
+	return config{
+		issuer:     "gatehouse",
+		accessTTL:  15 * time.Minute,
+		refreshTTL: 30 * 24 * time.Hour,
+		now:        time.Now,
+		alg:        HS256,
+		logger:     slog.Default(),
+	}
+}
+
+// WithIssuer sets the iss claim of every token and the issuer tokens must name
+// (default "gatehouse"). Use the app's public URL.
+func WithIssuer(iss string) Option {
+	return func(c *config) error {
+		if iss == "" {
+			return fmt.Errorf("%w: empty issuer", ErrConfig)
+		}
+		c.issuer = iss
+		return nil
+	}
+}
+
+// WithAudience sets the aud claim of access tokens and the audience they must name
+// (default: the issuer).
+func WithAudience(aud string) Option {
+	return func(c *config) error {
+		if aud == "" {
+			return fmt.Errorf("%w: empty audience", ErrConfig)
+		}
+		c.audience = aud
+		return nil
+	}
+}
+
+// WithAccessTTL sets how long an access token lives (default 15 minutes).
+func WithAccessTTL(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Second {
+			return fmt.Errorf("%w: access TTL %v is too short", ErrConfig, d)
+		}
+		c.accessTTL = d
+		return nil
+	}
+}
+
+// WithRefreshTTL sets the absolute lifetime of a session and so of every refresh token
+// of it (default 30 days). Refreshing never extends it.
+func WithRefreshTTL(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Second {
+			return fmt.Errorf("%w: refresh TTL %v is too short", ErrConfig, d)
+		}
+		c.refreshTTL = d
+		return nil
+	}
+}
+
+// WithIdleTimeout ends a session that has not been refreshed for d (default: no idle
+// timeout, only the absolute lifetime).
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("%w: negative idle timeout", ErrConfig)
+		}
+		c.idleTimeout = d
+		return nil
+	}
+}
+
+// WithRefreshGrace lets the refresh token just replaced by a rotation be presented again
+// for d without counting as reuse, for clients such as several browser tabs that race to
+// refresh. It is off by default and capped at MaxGrace: within it, whoever holds the
+// replaced token also gets a valid one. An expired token is never tolerated.
+func WithRefreshGrace(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 || d > MaxGrace {
+			return fmt.Errorf("%w: refresh grace must be between 0 and %v", ErrConfig, MaxGrace)
+		}
+		c.grace = d
+		return nil
+	}
+}
+
+// WithLeeway tolerates clock skew between servers when checking exp, nbf and iat
+// (default 0, at most MaxLeeway).
+func WithLeeway(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 || d > MaxLeeway {
+			return fmt.Errorf("%w: leeway must be between 0 and %v", ErrConfig, MaxLeeway)
+		}
+		c.leeway = d
+		return nil
+	}
+}
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrConfig)
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// WithSigningKey sets the key every new token is signed with. Without it, New loads the
+// key persisted in the store, or generates one with WithAlgorithm's algorithm and
+// persists it, so tokens survive restarts and every instance sharing the store agrees.
+func WithSigningKey(k *Key) Option {
+	return func(c *config) error {
+		if k == nil || !k.canSign() {
+			return fmt.Errorf("%w: signing key cannot sign", ErrConfig)
+		}
+		c.signing = k
+		return nil
+	}
+}
+
+// WithHMACSecret is WithSigningKey(HMACKey("", HS256, secret)): the secret must be at
+// least 32 bytes.
+func WithHMACSecret(secret []byte) Option {
+	return func(c *config) error {
+		k, err := HMACKey("", HS256, secret)
+		if err != nil {
+			return err
+		}
+		c.signing = k
+		return nil
+	}
+}
+
+// WithVerificationKeys adds keys that tokens may be signed with besides the signing
+// key. To rotate without downtime: sign with the new key and keep the old one here
+// until the tokens it signed have expired.
+func WithVerificationKeys(keys ...*Key) Option {
+	return func(c *config) error {
+		c.verify = append(c.verify, keys...)
+		return nil
+	}
+}
+
+// WithAlgorithm chooses the algorithm of the key New generates when no signing key is
+// given (default HS256). It has no effect with WithSigningKey.
+func WithAlgorithm(alg string) Option {
+	return func(c *config) error {
+		if !allowedAlg(alg) {
+			return fmt.Errorf("%w: unsupported algorithm %q", ErrConfig, alg)
+		}
+		c.alg = alg
+		return nil
+	}
+}
+
+// WithClaims sets a hook that returns extra claims for the access tokens of an
+// identity; it runs at sign-in and at every refresh. It may not set registered or
+// gatehouse claims (iss, sub, aud, exp, iat, nbf, jti, sid, email, name, …): such a
+// claim is an error.
+func WithClaims(hook func(ctx context.Context, id Identity) (map[string]any, error)) Option {
+	return func(c *config) error {
+		c.claimsHook = hook
+		return nil
+	}
+}
+
+// WithEvents sets a hook called after each login, refresh, detected reuse, revocation
+// and logout, for audit logs and metrics. It runs synchronously: keep it fast.
+func WithEvents(hook func(context.Context, Event)) Option {
+	return func(c *config) error {
+		c.events = hook
+		return nil
+	}
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrConfig)
+		}
+		c.logger = l
+		return nil
+	}
+}

@@ -1,0 +1,112 @@
+package core
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+)
+
+// writeJSON answers with v as JSON.
+func writeJSON(ex Exchange, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"server_error","error_description":"internal error"}`)
+	}
+	ex.SetHeader("Content-Type", "application/json")
+	ex.Write(status, b)
+}
+
+// noStore keeps responses that carry tokens or personal data out of every cache
+// (RFC 6749 §5.1).
+func noStore(ex Exchange) {
+	ex.SetHeader("Cache-Control", "no-store")
+	ex.SetHeader("Pragma", "no-cache")
+}
+
+// writeTokens answers with the token response of RFC 6749 §5.1.
+func writeTokens(ex Exchange, t *Tokens) {
+	noStore(ex)
+	writeJSON(ex, http.StatusOK, t)
+}
+
+// writeResult answers {"result": true}, with the members of extra.
+func writeResult(ex Exchange, extra map[string]any) {
+	m := map[string]any{"result": true}
+	for k, v := range extra {
+		m[k] = v
+	}
+	noStore(ex)
+	writeJSON(ex, http.StatusOK, m)
+}
+
+func writeNotFound(ex Exchange, desc string) {
+	noStore(ex)
+	writeJSON(ex, http.StatusNotFound, errorBody{Error: "not_found", Description: desc})
+}
+
+// params are the parameters of a POST body.
+type params struct {
+	values map[string]string
+	form   bool // form-encoded (RFC 6749 rules apply), not JSON or empty
+}
+
+// errBody is a body that could not be read, most likely because it was too long.
+var errBody = errors.New("gatehouse: request body unreadable or over 64 KiB")
+
+// readParams reads a body of at most maxBody bytes, form-encoded
+// (application/x-www-form-urlencoded) or a JSON object of strings. An empty body has no
+// parameters whatever its type. A parameter given twice is refused (RFC 6749 §3.2).
+func readParams(ex Exchange) (params, error) {
+	body, err := ex.Body(maxBody)
+	if err != nil {
+		return params{}, errBody
+	}
+	p := params{values: map[string]string{}}
+	if len(body) == 0 {
+		return p, nil
+	}
+	mt, _, _ := mime.ParseMediaType(ex.Header("Content-Type"))
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		p.form = true
+		vs, err := url.ParseQuery(string(body))
+		if err != nil {
+			return p, fmt.Errorf("%w: malformed form body", ErrInvalidRequest)
+		}
+		for k, v := range vs {
+			if len(v) != 1 {
+				return p, fmt.Errorf("%w: parameter %.32q repeated", ErrInvalidRequest, k)
+			}
+			p.values[k] = v[0]
+		}
+	case "application/json":
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			return p, fmt.Errorf("%w: malformed JSON body", ErrInvalidRequest)
+		}
+		for k, raw := range m {
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				p.values[k] = s
+			} else if k == "grant_type" || k == "refresh_token" || k == "token" {
+				return p, fmt.Errorf("%w: %s must be a string", ErrInvalidRequest, k)
+			}
+		}
+	default:
+		return p, fmt.Errorf("%w: body must be form-encoded or JSON", ErrInvalidRequest)
+	}
+	return p, nil
+}
+
+// writeBodyError answers a body readParams refused.
+func (a *Auth) writeBodyError(ex Exchange, err error) {
+	if errors.Is(err, errBody) {
+		noStore(ex)
+		writeJSON(ex, http.StatusRequestEntityTooLarge, errorBody{Error: "invalid_request", Description: "request body unreadable or over 64 KiB"})
+		return
+	}
+	a.WriteError(ex, err)
+}

@@ -1,0 +1,144 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Refresh exchanges a refresh token for a new access token and a new refresh token
+// (RFC 6749 §6). The presented token stops working: the store swaps the session's
+// current token atomically, so of concurrent refreshes with one token exactly one wins.
+// Presenting a token that was already replaced is reuse (RFC 9700 §4.14.2): the whole
+// session is ended, its newest tokens included, unless the token was replaced less than
+// the WithRefreshGrace window ago, in which case the caller gets a fresh access token
+// and the session's current refresh token. Refusals match ErrInvalidGrant.
+func (a *Auth) Refresh(ctx context.Context, refreshTok string) (*Tokens, error) {
+	if refreshTok == "" {
+		return nil, fmt.Errorf("%w: no refresh token", ErrInvalidRequest)
+	}
+	w, _, err := a.parse(refreshTok, refreshToken, a.refreshAud)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidGrant, err)
+	}
+	now := a.cfg.now()
+	// Everything that can fail for reasons of ours happens before the rotation commits:
+	// a client whose refresh failed retries with the same token, and that must not look
+	// like reuse.
+	s0, err := a.store.Session(ctx, w.Sid)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if s0 == nil {
+		return nil, ErrSessionNotFound
+	}
+	if s0.Identity.Subject != w.Sub {
+		return nil, fmt.Errorf("%w: session does not belong to the token's subject", ErrInvalidGrant)
+	}
+	extra, err := a.extraClaims(ctx, s0.Identity)
+	if err != nil {
+		return nil, err
+	}
+	at, accessExp, err := a.mintAccess(s0, now, extra)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.store.Rotate(ctx, Rotation{
+		SessionID:       w.Sid,
+		Presented:       w.Jti,
+		Next:            newID(),
+		Now:             now,
+		Grace:           a.cfg.grace,
+		IdleTimeout:     a.cfg.idleTimeout,
+		AccessExpiresAt: accessExp.Add(a.cfg.leeway),
+	})
+	switch {
+	case errors.Is(err, ErrRefreshReused):
+		a.cfg.logger.WarnContext(ctx, "gatehouse: refresh token reuse, ending session", "sub", w.Sub, "sid", w.Sid)
+		if _, endErr := a.store.EndSession(ctx, w.Sid); endErr != nil {
+			return nil, storeErr(endErr)
+		}
+		a.emit(ctx, Event{Type: EventReuseDetected, Subject: w.Sub, SessionID: w.Sid, Time: now})
+		return nil, err
+	case errors.Is(err, ErrInvalidGrant):
+		return nil, err
+	case err != nil:
+		return nil, storeErr(err)
+	}
+	rt, err := a.mintRefresh(s, now)
+	if err != nil {
+		return nil, err
+	}
+	t := a.tokens(s, now, at, accessExp, rt)
+	a.emit(ctx, Event{Type: EventRefresh, Subject: s.Identity.Subject, SessionID: s.ID, Time: now})
+	return t, nil
+}
+
+// Revoke revokes one token (RFC 7009): an access token until its exp, a refresh token
+// together with its whole session. A token that does not verify, has expired or is
+// already revoked needs nothing done and is not an error, as RFC 7009 §2.2 asks; only a
+// store failure is.
+func (a *Auth) Revoke(ctx context.Context, token string) error {
+	if w, _, err := a.parse(token, accessToken, a.cfg.audience); err == nil {
+		if err := a.store.RevokeToken(ctx, w.Jti, time.Unix(w.Exp, 0).Add(a.cfg.leeway)); err != nil {
+			return storeErr(err)
+		}
+		a.emit(ctx, Event{Type: EventRevoke, Subject: w.Sub, SessionID: w.Sid, Time: a.cfg.now()})
+		return nil
+	}
+	if w, _, err := a.parse(token, refreshToken, a.refreshAud); err == nil {
+		return a.Logout(ctx, w.Sid)
+	}
+	return nil
+}
+
+// Logout ends the session sid: its refresh token stops working and so does every access
+// token issued for it. Ending a session that does not exist is not an error.
+func (a *Auth) Logout(ctx context.Context, sid string) error {
+	s, err := a.store.EndSession(ctx, sid)
+	if err != nil {
+		return storeErr(err)
+	}
+	if s != nil {
+		a.emit(ctx, Event{Type: EventLogout, Subject: s.Identity.Subject, SessionID: sid, Time: a.cfg.now()})
+	}
+	return nil
+}
+
+// LogoutAll ends every session of the subject, as "log out everywhere" or when the app
+// disables a user, and returns how many it ended.
+func (a *Auth) LogoutAll(ctx context.Context, subject string) (int, error) {
+	all, err := a.store.Sessions(ctx, subject)
+	if err != nil {
+		return 0, storeErr(err)
+	}
+	n := 0
+	for _, s := range all {
+		ended, err := a.store.EndSession(ctx, s.ID)
+		if err != nil {
+			return n, storeErr(err)
+		}
+		if ended != nil {
+			n++
+		}
+	}
+	a.emit(ctx, Event{Type: EventLogoutAll, Subject: subject, Time: a.cfg.now()})
+	return n, nil
+}
+
+// Sessions returns the subject's sessions that can still be refreshed.
+func (a *Auth) Sessions(ctx context.Context, subject string) ([]*Session, error) {
+	all, err := a.store.Sessions(ctx, subject)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	now := a.cfg.now()
+	live := all[:0]
+	for _, s := range all {
+		if now.Before(s.ExpiresAt) && now.Before(s.IdleExpiresAt) {
+			live = append(live, s)
+		}
+	}
+	return live, nil
+}

@@ -1,0 +1,178 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Store is where gatehouse keeps sessions, revocations and generated keys.
+//
+// The doc comment of each method is the contract; core/storetest checks every clause,
+// and a store passes it with one line: storetest.Run(t, newStore).
+//
+// Errors: a missing session or key is reported the way each method says (never as a
+// store failure); any other non-nil error means the store failed, and gatehouse answers
+// the request with 503 instead of guessing. After Close every method returns an error
+// that matches ErrStoreClosed.
+//
+// Times passed in are the caller's clock (Auth's WithClock), so stores never call
+// time.Now to decide an outcome; only background housekeeping may.
+type Store interface {
+	// RevokeToken records that the token with this jti is revoked until exp.
+	// Revoking an already revoked jti keeps the later of the two expiries.
+	RevokeToken(ctx context.Context, jti string, exp time.Time) error
+
+	// IsRevoked reports whether the token jti or the session sid is revoked, in one call.
+	// Either may be empty, and an empty one never matches. An entry whose expiry has
+	// passed may still be reported until it is purged: a token is never accepted after
+	// its own exp, so the answer does not change the outcome.
+	//
+	// This runs on every authenticated request. A store that keeps its data away from
+	// the process must answer the common case, nothing revoked, from memory without a
+	// round trip (see package revfilter).
+	IsRevoked(ctx context.Context, jti, sid string) (bool, error)
+
+	// CreateSession stores a new session. A session with the same ID must not exist;
+	// if one does, CreateSession returns an error and changes nothing.
+	CreateSession(ctx context.Context, s *Session) error
+
+	// Session returns the session with this id, or (nil, nil) if there is none.
+	// The returned value is the caller's to keep.
+	Session(ctx context.Context, sid string) (*Session, error)
+
+	// Sessions returns every stored session of the subject, in no particular order,
+	// including ones that have expired but were not purged yet.
+	Sessions(ctx context.Context, subject string) ([]*Session, error)
+
+	// Rotate is the atomic check-and-swap of a refresh: in one transaction it reads the
+	// session r.SessionID and then, at r.Now:
+	//   - no such session: ErrSessionNotFound, nothing changed;
+	//   - r.Now is at or after ExpiresAt or IdleExpiresAt: ErrSessionExpired, nothing changed;
+	//   - r.Presented == Current: Previous = Current, PreviousUntil = r.Now + r.Grace,
+	//     Current = r.Next, then the updates below;
+	//   - r.Presented == Previous and r.Now is before PreviousUntil (the grace window):
+	//     Current stays as it is, then the updates below;
+	//   - anything else: ErrRefreshReused, nothing changed (the caller ends the session).
+	// The updates: LastUsedAt = r.Now; IdleExpiresAt = r.Now + r.IdleTimeout, but never
+	// after ExpiresAt (IdleTimeout 0 means IdleExpiresAt = ExpiresAt); AccessExpiresAt =
+	// the later of itself and r.AccessExpiresAt. ExpiresAt never changes.
+	// It returns the session as stored after the swap. Of many concurrent calls
+	// presenting the same token with no grace window, exactly one succeeds.
+	Rotate(ctx context.Context, r Rotation) (*Session, error)
+
+	// EndSession deletes the session and, in the same transaction, revokes its id until
+	// its AccessExpiresAt, so that its outstanding access tokens stop working. It
+	// returns the session as it was, or (nil, nil) if there was none.
+	EndSession(ctx context.Context, sid string) (*Session, error)
+
+	// LoadOrStoreKey returns the value stored under name. If there is none it stores
+	// value and returns it; of concurrent callers, and of processes sharing the store,
+	// all get the same value back. Keys never expire and are never purged.
+	LoadOrStoreKey(ctx context.Context, name string, value []byte) ([]byte, error)
+
+	// Purge deletes revocations whose expiry is at or before now, and sessions for which
+	// now is at or after Session.PurgeAt(). It returns how many entries it deleted. Its
+	// cost grows with the number of expired entries, not with the size of the store.
+	Purge(ctx context.Context, now time.Time) (int, error)
+
+	// Close releases the store. Calls after Close return ErrStoreClosed.
+	Close() error
+}
+
+// Session is one sign-in: the family of refresh tokens that came from it and the access
+// tokens they minted. Its ID is the sid claim of each of those tokens.
+type Session struct {
+	ID       string   `json:"id"`
+	Identity Identity `json:"identity"`
+
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	// ExpiresAt is the absolute end of the session; refreshing never moves it.
+	ExpiresAt time.Time `json:"expires_at"`
+	// IdleExpiresAt is when the session ends if it is not refreshed before.
+	IdleExpiresAt time.Time `json:"idle_expires_at"`
+	// AccessExpiresAt is the latest exp, leeway included, of any access token issued
+	// for this session: a revocation of the session must be kept until then.
+	AccessExpiresAt time.Time `json:"access_expires_at"`
+
+	// Current is the jti of the refresh token that may be presented next.
+	Current string `json:"current"`
+	// Previous is the jti Current replaced, tolerated until PreviousUntil.
+	Previous      string    `json:"previous,omitempty"`
+	PreviousUntil time.Time `json:"previous_until,omitzero"`
+
+	UserAgent string `json:"user_agent,omitempty"`
+	IP        string `json:"ip,omitempty"`
+}
+
+// PurgeAt is when a store may delete the session: once it can no longer be refreshed
+// and no access token of it can still be accepted.
+func (s *Session) PurgeAt() time.Time {
+	end := s.ExpiresAt
+	if !s.IdleExpiresAt.IsZero() && s.IdleExpiresAt.Before(end) {
+		end = s.IdleExpiresAt
+	}
+	if s.AccessExpiresAt.After(end) {
+		end = s.AccessExpiresAt
+	}
+	return end
+}
+
+// Identity is the user a session belongs to, as the sign-in established it.
+type Identity struct {
+	// Subject is the stable user key and the sub claim of every token. Sign-in builds it
+	// from the provider's issuer and subject, never from the email alone.
+	Subject string `json:"sub"`
+	Email   string `json:"email,omitempty"`
+	Name    string `json:"name,omitempty"`
+	// Provider names the provider the user signed in with, for display.
+	Provider string `json:"provider,omitempty"`
+	// Claims are extra claims added to every access token of the session.
+	Claims map[string]any `json:"claims,omitempty"`
+}
+
+// Rotation is the input of Store.Rotate.
+type Rotation struct {
+	SessionID string
+	// Presented is the jti of the refresh token the client sent.
+	Presented string
+	// Next is the jti of the refresh token that replaces it.
+	Next            string
+	Now             time.Time
+	Grace           time.Duration
+	IdleTimeout     time.Duration
+	AccessExpiresAt time.Time
+}
+
+// Migrator is implemented by stores whose whole content can be read out and written in,
+// for copying from one store to another (gatehouse migrate) and for loading large data
+// sets quickly.
+type Migrator interface {
+	// Export calls fn with every key, session and revocation in the store, in no
+	// particular order, stopping at the first error fn returns.
+	Export(ctx context.Context, fn func(Entry) error) error
+	// Import writes entries as they are, overwriting what has the same kind and id; an
+	// import is atomic per call where the store can make it so. Revocations keep the
+	// later of two expiries, as RevokeToken does.
+	Import(ctx context.Context, entries []Entry) error
+}
+
+// EntryKind says what an Entry holds.
+type EntryKind uint8
+
+// The kinds of Entry.
+const (
+	EntryKey            EntryKind = iota + 1 // ID is the key name, Value the key
+	EntrySession                             // Session is set, ID is its id
+	EntryRevokedToken                        // ID is a jti, Expires its revocation's end
+	EntryRevokedSession                      // ID is a sid, Expires its revocation's end
+)
+
+// Entry is one item of a store's content.
+type Entry struct {
+	Kind    EntryKind
+	ID      string
+	Expires time.Time
+	Session *Session
+	Value   []byte
+}

@@ -1,0 +1,95 @@
+// Package storetest is the conformance suite of core.Store. Every store runs it with one
+// line, the way a file system runs testing/fstest.TestFS:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) core.Store { return memstore.New() })
+//	}
+package storetest
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/core"
+)
+
+// Run checks that the stores made by newStore keep every clause of the core.Store
+// contract. It runs one subtest per clause:
+//
+//   - Revocation: RevokeToken and IsRevoked by jti, by session id (after EndSession) and
+//     by both; empty ids never match; unrelated, prefixed or differently cased ids, and a
+//     jti asked about as a session id or the other way round, are not revoked; revoking
+//     twice keeps the later expiry, whichever comes first.
+//   - Sessions: CreateSession then Session returns every field unchanged (times compared
+//     with Equal, at nanosecond precision, whatever their location); values returned or
+//     passed in are copies; a duplicate id is refused and changes nothing; an unknown id
+//     is (nil, nil); Sessions lists exactly the subject's sessions.
+//   - EndSession: returns the session as it was, deletes it, revokes its id until its
+//     AccessExpiresAt (and no longer, as Purge shows); an unknown id is (nil, nil).
+//   - Rotate: every bullet of the contract, each boundary at the exact instant (at
+//     ExpiresAt, IdleExpiresAt or PreviousUntil is too late, a nanosecond before is not),
+//     failures change nothing, and of 50 concurrent rotations of one token exactly one
+//     wins.
+//   - Keys: LoadOrStoreKey keeps the first value, for sequential and concurrent callers,
+//     copies values in and out, and keys survive Purge.
+//   - Purge: deletes revocations and sessions at their exact expiry (Session.PurgeAt,
+//     recomputed after Rotate), keeps the rest, and counts what it deleted.
+//   - Concurrency: mixed concurrent calls lose no write, and EndSession racing Rotate
+//     leaves no part of the session behind.
+//   - Closed: after Close every method, Close included, returns an error matching
+//     core.ErrStoreClosed (and so core.ErrStoreUnavailable).
+//   - CanceledContext: a method given a cancelled context may fail, but if it answers,
+//     the answer is right, and a failure is never an answer (such as ErrRefreshReused)
+//     nor a half-done write.
+//
+// Run calls newStore once per subtest, one subtest at a time. Each store it returns must
+// be empty and must not share state with the stores made before it. Run closes every
+// store when its subtest ends; newStore may register its own cleanups on t too.
+//
+// All times are explicit and lie in the year 2100, so a store whose background
+// housekeeping uses the real clock (a Redis TTL, say) expires nothing during the run.
+// Nothing sleeps.
+//
+// Not checked: persistence across a reopen, sharing between processes, and that Purge
+// costs time in proportion to the expired entries only; a store tests those itself.
+func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
+	t.Helper()
+	h := harness{newStore: newStore}
+	groups := []struct {
+		name string
+		run  func(*testing.T, harness)
+	}{
+		{"Revocation", testRevocation},
+		{"Sessions", testSessions},
+		{"EndSession", testEndSession},
+		{"Rotate", testRotate},
+		{"Keys", testKeys},
+		{"Purge", testPurge},
+		{"Concurrency", testConcurrency},
+		{"Closed", testClosed},
+		{"CanceledContext", testCanceledContext},
+	}
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) { g.run(t, h) })
+	}
+}
+
+// harness hands each subtest a fresh store and closes it afterwards.
+type harness struct {
+	newStore func(t *testing.T) core.Store
+}
+
+func (h harness) open(t *testing.T) core.Store {
+	t.Helper()
+	s := h.newStore(t)
+	if s == nil {
+		t.Fatal("newStore returned nil")
+	}
+	t.Cleanup(func() {
+		// The Closed subtest has closed it already; anything else is a failure.
+		if err := s.Close(); err != nil && !errors.Is(err, core.ErrStoreClosed) {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}

@@ -1,0 +1,214 @@
+package core
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Errors of sign-in and of the routes, each wrapping the category that decides its HTTP
+// answer (see ErrorResponse).
+var (
+	// ErrLoginState means a sign-in callback came without its state cookie, with a state
+	// that does not match the cookie, or after the state expired or was used: 400.
+	ErrLoginState = wrapCategory("gatehouse: sign-in state missing, mismatched, expired or already used", ErrInvalidRequest)
+	// ErrRedirect means redirect_to was neither a local path nor on an allowed origin: 400.
+	ErrRedirect = wrapCategory("gatehouse: redirect_to must be a local path or an allowed origin", ErrInvalidRequest)
+	// ErrLoginDenied means the provider refused the sign-in (error=access_denied) or the
+	// authorization code: 401 access_denied.
+	ErrLoginDenied = wrapCategory("gatehouse: sign-in denied by the identity provider", ErrInvalidToken)
+	// ErrIDToken means the provider's id_token failed verification (signature, iss, aud,
+	// exp, algorithm or nonce): 401.
+	ErrIDToken = wrapCategory("gatehouse: id_token refused", ErrInvalidToken)
+	// ErrEmailNotVerified means the provider did not vouch for the user's email: 403.
+	ErrEmailNotVerified = wrapCategory("gatehouse: email address not verified", ErrForbidden)
+	// ErrUserNotAllowed means the allow-lists, the hosted domain or the WithAuthorize hook
+	// refused the user: 403.
+	ErrUserNotAllowed = wrapCategory("gatehouse: user not allowed to sign in", ErrForbidden)
+	// ErrCrossSite means a cookie-authenticated POST came from another site: 403.
+	ErrCrossSite = wrapCategory("gatehouse: cross-site request refused", ErrForbidden)
+)
+
+// maxBody is the largest request body the routes read.
+const maxBody = 64 << 10
+
+// webConfig holds the sign-in and HTTP route settings.
+type webConfig struct {
+	prefix         string
+	publicURL      string // scheme://host[/path], no trailing slash; "" = from the request
+	providers      []Provider
+	defaultName    string
+	allowedEmails  map[string]bool
+	allowedDomains map[string]bool
+	authorize      func(context.Context, *SignIn) error
+	origins        map[string]bool // scheme://host[:port]
+	timeout        time.Duration
+	cookies        CookieOptions
+	realm          string
+
+	// Set by initWeb.
+	byName   map[string]*provider
+	def      *provider
+	stateKey cipher.AEAD
+	routes   []Route
+}
+
+// initWeb checks the sign-in settings, fills in defaults, loads the key that seals the
+// sign-in state, and builds the route table. It makes no call to any provider: each
+// provider's discovery runs at its first sign-in (see provider.endpoints).
+func (a *Auth) initWeb(ctx context.Context) error {
+	w := &a.cfg.web
+	if w.prefix == "" {
+		w.prefix = defaultPrefix
+	}
+	if w.timeout == 0 {
+		w.timeout = defaultProviderTimeout
+	}
+	if w.realm == "" {
+		w.realm = quoteSafe(a.cfg.issuer)
+	}
+	if w.cookies.RefreshName == "" {
+		w.cookies.RefreshName = DefaultRefreshCookie
+	}
+	if w.cookies.StateName == "" {
+		w.cookies.StateName = DefaultStateCookie
+	}
+	if w.cookies.RefreshName == w.cookies.StateName {
+		return fmt.Errorf("%w: the refresh and state cookies need different names", ErrConfig)
+	}
+	w.byName = map[string]*provider{}
+	for i := range w.providers {
+		p, err := newProvider(w.providers[i], w.timeout, a.cfg.now)
+		if err != nil {
+			return err
+		}
+		if _, dup := w.byName[p.Name]; dup {
+			return fmt.Errorf("%w: two providers named %q", ErrConfig, p.Name)
+		}
+		w.byName[p.Name] = p
+		if w.def == nil {
+			w.def = p
+		}
+	}
+	if w.defaultName != "" {
+		p, ok := w.byName[w.defaultName]
+		if !ok {
+			return fmt.Errorf("%w: default provider %q is not configured", ErrConfig, w.defaultName)
+		}
+		w.def = p
+	}
+	if w.def != nil {
+		w.def.isDefault = true
+		key, err := loadStateKey(ctx, a.store)
+		if err != nil {
+			return err
+		}
+		w.stateKey = key
+	}
+	w.routes = a.buildRoutes()
+	return nil
+}
+
+// loadStateKey returns the AES-256-GCM key that seals sign-in state cookies, generated
+// once and kept in the store so that every instance sharing it opens the others' cookies.
+func loadStateKey(ctx context.Context, store Store) (cipher.AEAD, error) {
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	key, err := store.LoadOrStoreKey(ctx, "web/state-aes256gcm", fresh)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if len(key) != 32 {
+		return nil, fmt.Errorf("gatehouse: stored state key has %d bytes, want 32", len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// Routes returns the auth routes, to be mounted under Prefix: the sign-in routes (only
+// when a provider is configured), refresh, logout, logout/all, revoke, sessions, me and
+// jwks.json. Patterns are relative to the prefix and name their variable segments
+// {provider} and {sid}.
+func (a *Auth) Routes() []Route {
+	return append([]Route(nil), a.cfg.web.routes...)
+}
+
+// Prefix is the path the routes are mounted under (default "/auth", see WithRoutePrefix).
+// It never ends with a slash.
+func (a *Auth) Prefix() string { return a.cfg.web.prefix }
+
+// AuthenticateExchange authenticates the access token of a request, as the adapters'
+// middleware does for every protected route. The token is read from the Authorization
+// header ("Bearer" scheme, any case) and from nowhere else: a token in the query string
+// or in a cookie is never read (RFC 6750 §2.3 advises against the first; the only cookie
+// gatehouse sets holds a refresh token, which is no access token). A request without a
+// Bearer header is ErrNoToken; the other errors are Authenticate's.
+func (a *Auth) AuthenticateExchange(ex Exchange) (*Claims, error) {
+	h := ex.Header("Authorization")
+	if h == "" {
+		return nil, ErrNoToken
+	}
+	scheme, tok, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return nil, ErrNoToken
+	}
+	tok = strings.TrimLeft(tok, " ")
+	if tok == "" {
+		return nil, fmt.Errorf("%w: empty bearer token", ErrMalformedToken)
+	}
+	return a.Authenticate(ex.Context(), tok)
+}
+
+// WriteError answers a request with err as ErrorResponse maps it: the status, a JSON
+// body {"error": code, "error_description": text} (RFC 6749 §5.2; "error" is left out
+// when the answer has no code, as for a request without a token), Cache-Control:
+// no-store, Retry-After on 503, and on 401 a WWW-Authenticate challenge (RFC 6750 §3):
+// Bearer realm="…", plus error="invalid_token" and error_description when a token was
+// presented and refused. Adapters call it for every failure of their middleware.
+func (a *Auth) WriteError(ex Exchange, err error) {
+	r := ErrorResponse(err)
+	if errors.Is(err, ErrLoginDenied) {
+		r.Code = "access_denied"
+	}
+	if r.Status == 401 {
+		challenge := `Bearer realm="` + a.cfg.web.realm + `"`
+		if r.Code == "invalid_token" || r.Code == "invalid_request" {
+			challenge += `, error="` + r.Code + `", error_description="` + quoteSafe(r.Description) + `"`
+		}
+		ex.SetHeader("WWW-Authenticate", challenge)
+	}
+	if r.RetryAfter > 0 {
+		ex.SetHeader("Retry-After", fmt.Sprint(r.RetryAfter))
+	}
+	if r.Status >= 500 && !errors.Is(err, ErrStoreUnavailable) {
+		a.cfg.logger.WarnContext(ex.Context(), "gatehouse: request failed", "status", r.Status, "err", err)
+	} else if errors.Is(err, ErrStoreUnavailable) {
+		a.cfg.logger.ErrorContext(ex.Context(), "gatehouse: store unavailable", "err", err)
+	}
+	noStore(ex)
+	writeJSON(ex, r.Status, errorBody{Error: r.Code, Description: r.Description})
+}
+
+type errorBody struct {
+	Error       string `json:"error,omitempty"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// quoteSafe drops the characters a quoted-string of an HTTP header cannot carry as they
+// are (RFC 9110 §5.6.4): quotes, backslashes and controls.
+func quoteSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
