@@ -179,7 +179,7 @@ func (a *Auth) mintRefresh(s *Session, now time.Time) (string, error) {
 
 func (a *Auth) tokens(s *Session, now time.Time, at string, accessExp time.Time, rt string) *Tokens {
 	return &Tokens{
-		AccessToken: at, TokenType: "Bearer", ExpiresIn: int(accessExp.Sub(now).Round(time.Second) / time.Second),
+		AccessToken: at, TokenType: "Bearer", ExpiresIn: int(accessExp.Unix() - now.Unix()),
 		RefreshToken: rt, Result: true,
 		Session: s, AccessExpiresAt: accessExp, RefreshExpiresAt: time.Unix(s.ExpiresAt.Unix(), 0),
 	}

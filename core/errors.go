@@ -59,6 +59,29 @@ var (
 	ErrStoreClosed = wrapCategory("gatehouse: store closed", ErrStoreUnavailable)
 )
 
+// Errors of sign-in and of the routes, each wrapping the category that decides its HTTP
+// answer (see ErrorResponse).
+var (
+	// ErrLoginState means a sign-in callback came without its state cookie, with a state
+	// that does not match the cookie, or after the state expired or was used: 400.
+	ErrLoginState = wrapCategory("gatehouse: sign-in state missing, mismatched, expired or already used", ErrInvalidRequest)
+	// ErrRedirect means redirect_to was neither a local path nor on an allowed origin: 400.
+	ErrRedirect = wrapCategory("gatehouse: redirect_to must be a local path or an allowed origin", ErrInvalidRequest)
+	// ErrLoginDenied means the provider refused the sign-in (error=access_denied) or the
+	// authorization code: 401 access_denied.
+	ErrLoginDenied = wrapCategory("gatehouse: sign-in denied by the identity provider", ErrInvalidToken)
+	// ErrIDToken means the provider's id_token failed verification (signature, iss, aud,
+	// exp, algorithm or nonce): 401.
+	ErrIDToken = wrapCategory("gatehouse: id_token refused", ErrInvalidToken)
+	// ErrEmailNotVerified means the provider did not vouch for the user's email: 403.
+	ErrEmailNotVerified = wrapCategory("gatehouse: email address not verified", ErrForbidden)
+	// ErrUserNotAllowed means the allow-lists, the hosted domain or the WithAuthorize hook
+	// refused the user: 403.
+	ErrUserNotAllowed = wrapCategory("gatehouse: user not allowed to sign in", ErrForbidden)
+	// ErrCrossSite means a cookie-authenticated POST came from another site: 403.
+	ErrCrossSite = wrapCategory("gatehouse: cross-site request refused", ErrForbidden)
+)
+
 type categoryError struct {
 	msg      string
 	category error

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -106,8 +107,10 @@ func (a *Auth) refreshCredential(ex Exchange, p params) (tok string, fromCookie 
 }
 
 // handleLogout serves POST {prefix}/logout. It takes exactly one credential: an access
-// token in the Authorization header, or a refresh token in the body or the cookie. Both
-// a header and a cookie is 400 invalid_request (RFC 6750 §2: one method per request).
+// token in the Authorization header (Bearer), or a refresh token in the body or the
+// cookie. A Bearer header together with the cookie or a body token is 400
+// invalid_request (RFC 6750 §2: one method per request); other Authorization schemes,
+// such as a client's HTTP Basic credentials, are ignored.
 // It ends the whole session the credential belongs to and clears the cookie. A refresh
 // token that no longer verifies (expired, already logged out) needs nothing done and is
 // answered like a success, as RFC 7009 answers revocations.
@@ -118,7 +121,7 @@ func (a *Auth) handleLogout(ex Exchange) {
 		return
 	}
 	ctx := ex.Context()
-	if ex.Header("Authorization") != "" {
+	if scheme, _, _ := strings.Cut(ex.Header("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
 		if _, ok := cookie(ex, a.cfg.web.cookies.RefreshName); ok || p.values["refresh_token"] != "" {
 			a.WriteError(ex, fmt.Errorf("%w: credentials both in the Authorization header and in a cookie or the body", ErrInvalidRequest))
 			return

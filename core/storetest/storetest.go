@@ -41,6 +41,14 @@ import (
 //   - CanceledContext: a method given a cancelled context may fail, but if it answers,
 //     the answer is right, and a failure is never an answer (such as ErrRefreshReused)
 //     nor a half-done write.
+//   - Migrator, for a store that implements core.Migrator (skipped otherwise): Export
+//     lists every key, session and revocation once, exactly; Import of that list into
+//     a fresh store gives a store that exports the same, answers every method the
+//     same and purges every entry at the same instant; importing twice changes nothing;
+//     an imported revocation keeps the later of two expiries; imported keys and
+//     sessions overwrite (a session that changes subject leaves the old subject's
+//     list); Export stops at and returns fn's first error; both fail with
+//     core.ErrStoreClosed after Close.
 //
 // Run calls newStore once per subtest, one subtest at a time. Each store it returns must
 // be empty and must not share state with the stores made before it. Run closes every
@@ -68,6 +76,7 @@ func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
 		{"Concurrency", testConcurrency},
 		{"Closed", testClosed},
 		{"CanceledContext", testCanceledContext},
+		{"Migrator", testMigrator},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, h) })

@@ -1,0 +1,10 @@
+package ginauth_test
+
+import (
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/core/authtest"
+)
+
+// TestConformance runs core's HTTP suite against a real Gin server.
+func TestConformance(t *testing.T) { authtest.Run(t, serve) }

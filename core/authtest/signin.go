@@ -1,0 +1,460 @@
+package authtest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/oauth2-proxy/mockoidc"
+)
+
+func testSignIn(t *testing.T, s *suite) {
+	t.Run("AuthorizationRequest", func(t *testing.T) {
+		e := s.newEnv(t)
+		b := e.browser()
+		r := b.do("GET", prefix+"/login?redirect_to=/home").want(t, http.StatusFound).wantNoStore(t)
+		loc, err := url.Parse(r.header.Get("Location"))
+		if err != nil || !strings.HasPrefix(loc.String(), e.idp.m.AuthorizationEndpoint()) {
+			t.Fatalf("Location %q, want the provider's authorization endpoint", r.header.Get("Location"))
+		}
+		q := loc.Query()
+		checks := map[string]func(string) bool{
+			"response_type":         func(v string) bool { return v == "code" },
+			"client_id":             func(v string) bool { return v == e.idp.m.ClientID },
+			"redirect_uri":          func(v string) bool { return v == e.base+prefix+"/callback" },
+			"state":                 func(v string) bool { return len(v) >= 22 },
+			"nonce":                 func(v string) bool { return len(v) >= 22 && v != q.Get("state") },
+			"code_challenge_method": func(v string) bool { return v == "S256" },
+			"code_challenge":        func(v string) bool { return len(v) == 43 && !strings.ContainsAny(v, "+/=") },
+			"scope":                 func(v string) bool { return strings.Contains(v, "openid") && strings.Contains(v, "email") },
+		}
+		for k, ok := range checks {
+			if !ok(q.Get(k)) {
+				t.Errorf("authorization request parameter %s=%q", k, q.Get(k))
+			}
+		}
+		c := r.cookie(core.DefaultStateCookie)
+		switch {
+		case c == nil:
+			t.Fatal("no state cookie")
+		case !c.HttpOnly || c.Path != prefix || c.SameSite != http.SameSiteLaxMode:
+			t.Errorf("state cookie %s: want HttpOnly, Path=%s, SameSite=Lax", c, prefix)
+		case c.MaxAge <= 0 || c.MaxAge > 600:
+			t.Errorf("state cookie Max-Age %d, want 1..600", c.MaxAge)
+		case strings.Contains(c.Value, q.Get("nonce")) || strings.Contains(c.Value, q.Get("state")):
+			t.Errorf("state cookie %q shows the nonce or state in clear", c.Value)
+		}
+		if r2 := b.do("GET", prefix+"/login"); r2.cookie(core.DefaultStateCookie).Value == c.Value {
+			t.Error("two sign-ins got the same state cookie")
+		}
+	})
+
+	t.Run("JSON", func(t *testing.T) {
+		e := s.newEnv(t)
+		b := e.browser()
+		r := b.callback(b.authorize(b.startLogin(prefix+"/login")), true)
+		tok := r.tokens(t)
+		if exp := tok.body["expires_in"]; tok.refresh == "" || exp != float64(900) && exp != float64(899) {
+			t.Fatalf("token response %s: want a refresh token and expires_in 900 (the 15 minutes of the access TTL)", r)
+		}
+		if c := r.cookie(core.DefaultRefreshCookie); c != nil {
+			t.Fatalf("JSON sign-in set the refresh cookie %s", c)
+		}
+		if c := r.cookie(core.DefaultStateCookie); c == nil || c.MaxAge >= 0 {
+			t.Fatalf("state cookie not cleared: %v", c)
+		}
+		if got := e.email(tok.access); got != janeEmail {
+			t.Fatalf("email %q, want %q", got, janeEmail)
+		}
+		me := e.do("GET", prefix+"/me", bearer(tok.access)).want(t, http.StatusOK).wantNoStore(t).json(t)
+		if me["sub"] != e.idp.m.Issuer()+"#"+janeSub || me["email"] != janeEmail || me["sid"] == "" {
+			t.Fatalf("me %v: want sub = issuer#subject", me)
+		}
+	})
+
+	t.Run("Browser", func(t *testing.T) {
+		e := s.newEnv(t)
+		b := e.browser()
+		r := b.callback(b.authorize(b.startLogin(prefix+"/login?redirect_to="+url.QueryEscape("/dashboard?tab=1"))), false)
+		r.want(t, http.StatusFound).wantNoStore(t)
+		if loc := r.header.Get("Location"); loc != "/dashboard?tab=1" {
+			t.Fatalf("Location %q, want /dashboard?tab=1", loc)
+		}
+		if strings.Contains(string(r.body), "token") {
+			t.Fatalf("redirect body carries a token: %s", r)
+		}
+		c := r.cookie(core.DefaultRefreshCookie)
+		switch {
+		case c == nil || c.Value == "":
+			t.Fatal("no refresh cookie")
+		case !c.HttpOnly || c.Path != prefix || c.SameSite != http.SameSiteLaxMode || c.Secure:
+			t.Fatalf("refresh cookie %s: want HttpOnly, Path=%s, SameSite=Lax, not Secure over http", c, prefix)
+		case c.MaxAge <= 0:
+			t.Fatalf("refresh cookie Max-Age %d", c.MaxAge)
+		}
+		got := b.do("POST", prefix+"/refresh").want(t, http.StatusOK).wantNoStore(t)
+		if got.str(t, "access_token") == "" || got.str(t, "refresh_token") != "" {
+			t.Fatalf("cookie refresh answered %s: want an access token and no refresh token in the body", got)
+		}
+		if nc := got.cookie(core.DefaultRefreshCookie); nc == nil || nc.Value == "" || nc.Value == c.Value {
+			t.Fatalf("cookie refresh did not rotate the cookie: %v", nc)
+		}
+		e.do("POST", prefix+"/refresh", withCookie(core.DefaultRefreshCookie, c.Value)).wantError(t, 400, "invalid_grant")
+	})
+
+	t.Run("DefaultRedirect", func(t *testing.T) {
+		e := s.newEnv(t)
+		b := e.browser()
+		r := b.callback(b.authorize(b.startLogin(prefix+"/login")), false).want(t, http.StatusFound)
+		if loc := r.header.Get("Location"); loc != "/" {
+			t.Fatalf("Location %q, want /", loc)
+		}
+	})
+
+	t.Run("AllowedOrigin", func(t *testing.T) {
+		e := s.newEnv(t, core.WithAllowedOrigins("https://app.example.com"))
+		b := e.browser()
+		const to = "https://app.example.com/after?x=1"
+		r := b.callback(b.authorize(b.startLogin(prefix+"/login?redirect_to="+url.QueryEscape(to))), false)
+		if loc := r.want(t, http.StatusFound).header.Get("Location"); loc != to {
+			t.Fatalf("Location %q, want %q", loc, to)
+		}
+	})
+
+	t.Run("NamedProviders", func(t *testing.T) {
+		p1, p2 := s.newIDP(t), s.newIDP(t)
+		e := s.newEnvWith(t, p1, core.WithProviders(p1.provider("first"), p2.provider("second")))
+		t1 := e.browser().signIn(prefix + "/login/first")
+		b := e.browser()
+		auth := b.startLogin(prefix + "/login/second")
+		if !strings.HasPrefix(auth, p2.m.AuthorizationEndpoint()) {
+			t.Fatalf("login/second went to %q", auth)
+		}
+		cb := b.authorize(auth)
+		if !strings.HasPrefix(cb, e.base+prefix+"/callback/second?") {
+			t.Fatalf("callback URL %q, want %s/callback/second", cb, prefix)
+		}
+		t2 := b.callback(cb, true).tokens(t)
+		sub := func(at string) any {
+			return e.do("GET", prefix+"/me", bearer(at)).want(t, http.StatusOK).json(t)["sub"]
+		}
+		// The same user id at two issuers is two users.
+		if s1, s2 := sub(t1.access), sub(t2.access); s1 == s2 || s1 != p1.m.Issuer()+"#"+janeSub {
+			t.Fatalf("subjects %v and %v: want issuer#sub, distinct per issuer", s1, s2)
+		}
+		e.do("GET", prefix+"/login/unknown").want(t, http.StatusNotFound)
+	})
+
+	t.Run("SameEmailOtherSubject", func(t *testing.T) {
+		e := s.newEnv(t)
+		e.idp.m.QueueUser(&mockoidc.MockUser{Subject: "other", Email: janeEmail, EmailVerified: true})
+		other := e.signIn()
+		jane := e.signIn()
+		ms := e.do("GET", prefix+"/sessions", bearer(jane.access)).want(t, http.StatusOK).json(t)
+		if n := len(ms["sessions"].([]any)); n != 1 {
+			t.Fatalf("jane has %d sessions, want 1: users must be keyed on subject, not email", n)
+		}
+		e.do("POST", prefix+"/logout/all", bearer(jane.access)).want(t, http.StatusOK)
+		if e.email(other.access) != janeEmail {
+			t.Fatal("logging jane out everywhere ended the other user's session")
+		}
+	})
+}
+
+func testState(t *testing.T, s *suite) {
+	// Each case returns the callback request to make, with the browser to make it.
+	cases := []struct {
+		name  string
+		setup func(e *env) (*browser, string)
+	}{
+		{"Missing", func(e *env) (*browser, string) {
+			b := e.browser()
+			return e.browser(), b.authorize(b.startLogin(prefix + "/login"))
+		}},
+		{"Mismatched", func(e *env) (*browser, string) {
+			b := e.browser()
+			cb := b.authorize(b.startLogin(prefix + "/login"))
+			u, _ := url.Parse(cb)
+			q := u.Query()
+			q.Set("state", q.Get("state")[:len(q.Get("state"))-2]+"AA")
+			u.RawQuery = q.Encode()
+			return b, u.String()
+		}},
+		{"NoStateParameter", func(e *env) (*browser, string) {
+			b := e.browser()
+			cb := b.authorize(b.startLogin(prefix + "/login"))
+			u, _ := url.Parse(cb)
+			return b, e.base + prefix + "/callback?code=" + url.QueryEscape(u.Query().Get("code"))
+		}},
+		{"Swapped", func(e *env) (*browser, string) {
+			victim, attacker := e.browser(), e.browser()
+			victim.startLogin(prefix + "/login")
+			return victim, attacker.authorize(attacker.startLogin(prefix + "/login"))
+		}},
+		{"TamperedCookie", func(e *env) (*browser, string) {
+			b := e.browser()
+			r := b.do("GET", prefix+"/login")
+			v := []byte(r.cookie(core.DefaultStateCookie).Value)
+			v[len(v)/2] ^= 1
+			nb := e.browser()
+			u, _ := url.Parse(e.base)
+			nb.c.Jar.SetCookies(u, []*http.Cookie{{Name: core.DefaultStateCookie, Value: string(v), Path: prefix}})
+			return nb, nb.authorize(r.header.Get("Location"))
+		}},
+		{"Expired", func(e *env) (*browser, string) {
+			b := e.browser()
+			cb := b.authorize(b.startLogin(prefix + "/login"))
+			e.clock.Advance(10*time.Minute + time.Second)
+			return b, cb
+		}},
+		{"Replayed", func(e *env) (*browser, string) {
+			b := e.browser()
+			r := b.do("GET", prefix+"/login")
+			state := r.cookie(core.DefaultStateCookie).Value
+			cb := b.authorize(r.header.Get("Location"))
+			b.callback(cb, true).tokens(e.t)
+			nb := e.browser()
+			u, _ := url.Parse(e.base)
+			nb.c.Jar.SetCookies(u, []*http.Cookie{{Name: core.DefaultStateCookie, Value: state, Path: prefix}})
+			return nb, cb
+		}},
+		{"WrongProviderRoute", func(e *env) (*browser, string) {
+			b := e.browser()
+			cb := b.authorize(b.startLogin(prefix + "/login"))
+			return b, strings.Replace(cb, prefix+"/callback?", prefix+"/callback/mock2?", 1)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := s.newIDP(t)
+			e := s.newEnvWith(t, p, core.WithProviders(p.provider("mock"), p.provider("mock2")))
+			b, cb := tc.setup(e)
+			for _, asJSON := range []bool{true, false} {
+				b.callback(cb, asJSON).wantError(t, http.StatusBadRequest, "invalid_request").wantNoTokens(t, false)
+			}
+		})
+	}
+}
+
+func testRedirect(t *testing.T, s *suite) {
+	e := s.newEnv(t, core.WithAllowedOrigins("https://app.example.com"))
+	bad := []string{
+		"//evil.example", "//evil.example/path", "/\\evil.example", "\\\\evil.example", "/\\/evil.example",
+		"https://evil.example/", "http://evil.example", "javascript:alert(1)", "data:text/html,hi",
+		"/\t/evil.example", "/\n/evil.example", " /home", "https://app.example.com.evil.example/",
+		"https://user@app.example.com/", "//app.example.com/", "ftp://app.example.com/",
+		"https:app.example.com", "evil.example", "/" + strings.Repeat("a", 2000),
+	}
+	for _, to := range bad {
+		name := fmt.Sprintf("%q", to)
+		if len(name) > 40 {
+			name = name[:40]
+		}
+		t.Run(name, func(t *testing.T) {
+			e.do("GET", prefix+"/login?redirect_to="+url.QueryEscape(to)).
+				wantError(t, http.StatusBadRequest, "invalid_request").wantNoTokens(t, false)
+		})
+	}
+	for _, to := range []string{"/", "/home", "/a/b?c=d#e", "/%2F%2Fstill-local", "https://app.example.com", "https://APP.example.com/x"} {
+		t.Run(fmt.Sprintf("ok%q", to), func(t *testing.T) {
+			e.do("GET", prefix+"/login?redirect_to="+url.QueryEscape(to)).want(t, http.StatusFound)
+		})
+	}
+}
+
+func testProvider(t *testing.T, s *suite) {
+	t.Run("AccessDenied", func(t *testing.T) {
+		e := s.newEnv(t)
+		e.idp.set(mockoidc.AuthorizationEndpoint, func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+			q := r.URL.Query()
+			http.Redirect(w, r, q.Get("redirect_uri")+"?error=access_denied&state="+url.QueryEscape(q.Get("state")), http.StatusFound)
+		})
+		b := e.browser()
+		cb := b.authorize(b.startLogin(prefix + "/login"))
+		b.callback(cb, true).wantError(t, http.StatusUnauthorized, "access_denied").wantNoTokens(t, true)
+		// The state is spent: the same callback again is a replay.
+		b.callback(cb, true).wantError(t, http.StatusBadRequest, "invalid_request")
+	})
+
+	t.Run("CodeReplayed", func(t *testing.T) {
+		e := s.newEnv(t)
+		b := e.browser()
+		cb := b.authorize(b.startLogin(prefix + "/login"))
+		b.callback(cb, true).tokens(t)
+		// A new sign-in in the same browser, answered with the old code.
+		fresh, _ := url.Parse(b.authorize(b.startLogin(prefix + "/login")))
+		old, _ := url.Parse(cb)
+		q := fresh.Query()
+		q.Set("code", old.Query().Get("code"))
+		fresh.RawQuery = q.Encode()
+		b.callback(fresh.String(), true).wantError(t, http.StatusUnauthorized, "access_denied").wantNoTokens(t, true)
+	})
+
+	t.Run("UnverifiedEmail", func(t *testing.T) {
+		e := s.newEnv(t)
+		e.idp.m.QueueUser(&mockoidc.MockUser{Subject: "u1", Email: "unverified@example.com", EmailVerified: false})
+		b := e.browser()
+		b.callback(b.authorize(b.startLogin(prefix+"/login")), true).
+			wantError(t, http.StatusForbidden, "access_denied").wantNoTokens(t, true)
+	})
+
+	allow := []struct {
+		name   string
+		opt    core.Option
+		status int
+	}{
+		{"EmailAllowed", core.WithAllowedEmails("JANE.DOE@example.com"), http.StatusOK},
+		{"EmailNotAllowed", core.WithAllowedEmails("someone@example.com"), http.StatusForbidden},
+		{"DomainAllowed", core.WithAllowedDomains("example.com"), http.StatusOK},
+		{"DomainNotAllowed", core.WithAllowedDomains("example.org"), http.StatusForbidden},
+		{"SubdomainNotAllowed", core.WithAllowedDomains("ample.com"), http.StatusForbidden},
+	}
+	for _, tc := range allow {
+		t.Run(tc.name, func(t *testing.T) {
+			e := s.newEnv(t, tc.opt)
+			b := e.browser()
+			r := b.callback(b.authorize(b.startLogin(prefix+"/login")), true)
+			if tc.status == http.StatusOK {
+				r.tokens(t)
+				return
+			}
+			r.wantError(t, tc.status, "access_denied").wantNoTokens(t, true)
+		})
+	}
+
+	t.Run("AuthorizeHook", func(t *testing.T) {
+		hook := func(_ context.Context, si *core.SignIn) error {
+			switch {
+			case si.Identity.Email == "banned@example.com":
+				return errors.New("banned")
+			case si.Identity.Email == "flaky@example.com":
+				return core.ErrStoreUnavailable
+			case si.Provider != "mock" || si.ProviderSubject == "" || si.Claims["email_verified"] != true:
+				return errors.New("hook got an incomplete SignIn")
+			}
+			si.Identity.Claims = map[string]any{"role": "admin"}
+			return nil
+		}
+		e := s.newEnv(t, core.WithAuthorize(hook))
+		tok := e.signIn()
+		if me := e.do("GET", prefix+"/me", bearer(tok.access)).want(t, 200).json(t); me["role"] != "admin" {
+			t.Fatalf("me %v: the hook's claim is missing", me)
+		}
+		for _, c := range []struct {
+			email  string
+			status int
+		}{{"banned@example.com", 403}, {"flaky@example.com", 503}} {
+			e.idp.m.QueueUser(&mockoidc.MockUser{Subject: c.email, Email: c.email, EmailVerified: true})
+			b := e.browser()
+			b.callback(b.authorize(b.startLogin(prefix+"/login")), true).want(t, c.status).wantNoTokens(t, true)
+		}
+	})
+
+	t.Run("NonceMismatch", func(t *testing.T) {
+		e := s.newEnv(t)
+		e.idp.set(mockoidc.AuthorizationEndpoint, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+			q := r.URL.Query()
+			q.Set("nonce", "attacker-chosen-nonce")
+			r.URL.RawQuery = q.Encode()
+			next.ServeHTTP(w, r)
+		})
+		b := e.browser()
+		b.callback(b.authorize(b.startLogin(prefix+"/login")), true).
+			wantError(t, http.StatusUnauthorized, "invalid_token").wantNoTokens(t, true)
+	})
+
+	t.Run("IDTokenBadSignature", func(t *testing.T) {
+		e := s.newEnv(t)
+		e.idp.set(mockoidc.TokenEndpoint, tamperIDToken(func(tok string) string {
+			b := []byte(tok)
+			b[len(b)-5] ^= 0x01
+			return string(b)
+		}))
+		b := e.browser()
+		b.callback(b.authorize(b.startLogin(prefix+"/login")), true).
+			wantError(t, http.StatusUnauthorized, "invalid_token").wantNoTokens(t, true)
+	})
+
+	t.Run("IDTokenExpired", func(t *testing.T) {
+		e := s.newEnv(t)
+		e.idp.locked(func(m *mockoidc.MockOIDC) { m.AccessTTL = time.Minute }) // the id_token's lifetime too
+		b := e.browser()
+		cb := b.authorize(b.startLogin(prefix + "/login"))
+		e.clock.Advance(2 * time.Minute)
+		b.callback(cb, true).wantError(t, http.StatusUnauthorized, "invalid_token").wantNoTokens(t, true)
+	})
+
+	t.Run("IDTokenMissing", func(t *testing.T) {
+		e := s.newEnv(t)
+		e.idp.set(mockoidc.TokenEndpoint, tamperIDToken(func(string) string { return "" }))
+		b := e.browser()
+		b.callback(b.authorize(b.startLogin(prefix+"/login")), true).
+			wantError(t, http.StatusBadGateway, "server_error").wantNoTokens(t, true)
+	})
+
+	t.Run("HostedDomain", func(t *testing.T) {
+		idp := s.newIDP(t)
+		p := idp.provider("mock")
+		p.HostedDomain = "example.com"
+		e := s.newEnvWith(t, idp, core.WithProviders(p))
+		if u, _ := url.Parse(e.browser().startLogin(prefix + "/login")); u.Query().Get("hd") != "example.com" {
+			t.Fatalf("authorization request %s without hd=example.com", u)
+		}
+		for _, tc := range []struct {
+			hd     string
+			status int
+		}{{"example.com", 200}, {"", 403}, {"example.org", 403}} {
+			idp.m.QueueUser(hdUser{MockUser: mockoidc.DefaultUser(), hd: tc.hd})
+			b := e.browser()
+			r := b.callback(b.authorize(b.startLogin(prefix+"/login")), true)
+			if tc.status == 200 {
+				r.tokens(t)
+				continue
+			}
+			r.wantError(t, tc.status, "access_denied").wantNoTokens(t, true)
+		}
+	})
+
+	t.Run("MissingCode", func(t *testing.T) {
+		e := s.newEnv(t)
+		b := e.browser()
+		u, _ := url.Parse(b.authorize(b.startLogin(prefix + "/login")))
+		q := u.Query()
+		q.Del("code")
+		u.RawQuery = q.Encode()
+		b.callback(u.String(), true).wantError(t, http.StatusBadRequest, "invalid_request").wantNoTokens(t, true)
+	})
+}
+
+// hdUser is a mockoidc user whose id_token carries Google's hosted-domain claim.
+type hdUser struct {
+	*mockoidc.MockUser
+	hd string
+}
+
+func (u hdUser) Claims(scope []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
+	c, err := u.MockUser.Claims(scope, base)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	m := jwt.MapClaims{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if u.hd != "" {
+		m["hd"] = u.hd
+	}
+	return m, nil
+}

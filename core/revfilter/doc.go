@@ -1,0 +1,44 @@
+// Package revfilter is the in-memory membership filter a store puts in front of its
+// revocation list, so that IsRevoked answers the common case, nothing revoked, without
+// a transaction or a round trip, at a cost that does not grow with the number of
+// revoked entries.
+//
+// # Filter
+//
+// A [Filter] is a blocked Bloom filter: a key's bits all lie in one 64-byte block (eight
+// uint64 words, one cache line), so a lookup touches one cache line whatever the size of
+// the filter. The key is hashed once with hash/maphash, with a seed chosen at random
+// when the filter is made (a filter is never persisted, so the seed need not be stable);
+// the block and the bit positions inside it are derived from that one hash. New sizes
+// the filter, and picks the number of bits per key, from the number of keys expected and
+// the false-positive rate wanted, using the exact false-positive rate of a blocked
+// filter rather than the textbook formula, which is optimistic for blocked filters.
+//
+// MayContain reading false means the key was never added; true means it may have been,
+// and the store must ask its own data. A filter answers lookups and additions from any
+// number of goroutines at once without a lock: words are read with atomic loads and set
+// with atomic OR, so a key whose Add has returned is seen by every later MayContain.
+//
+// # Set
+//
+// A Bloom filter cannot forget a key, so a filter only ever fills up: entries the store
+// purges stay behind as false positives, and a filter that holds more keys than it was
+// sized for answers true more often than asked for. A [Set] holds the current filter and
+// swaps in a fresh one built from the store's data by [Set.Rebuild]. Keys added while a
+// rebuild runs go into both the old and the new filter, so a key the store committed
+// before or during the rebuild is never missing from the filter that replaces the old
+// one. [Set.NeedsRebuild] tells the store when a rebuild pays: when more keys were added
+// than the filter was sized for, or when more than half of them have been removed from
+// the store since the filter was built (and they are a sizeable share of it).
+//
+// The store must call Add after the write that it reports is durable, not before: a
+// rebuild reads the store, and a key written to the store but added to the filter
+// neither before the rebuild started nor during it would otherwise be lost.
+//
+// # What it does not do
+//
+// It does not delete, persist, or share a filter between processes; a store with several
+// processes in front of it keeps one filter per process and brings it up to date from the
+// shared data itself (a Redis store, for example, from keyspace notifications or a
+// version counter). Keys are compared by hash only: a true answer is never proof.
+package revfilter
