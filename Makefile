@@ -6,10 +6,10 @@ GO ?= go
 # Every module of the workspace, from go.work.
 MODULES := $(shell sed -n 's|^[[:space:]]*\./\([^[:space:]]*\)$$|\1|p' go.work)
 
-.PHONY: test test-go test-modules vet fmt tidy bench deps-node
+.PHONY: test test-go test-modules vet fmt tidy bench deps-node deps-redis
 
 ## test: every test of every module, under -race, then each module on its own.
-test: deps-node test-go test-modules
+test: deps-node deps-redis test-go test-modules
 
 test-go:
 	$(GO) test -race -count=1 $(addprefix ./,$(addsuffix /...,$(MODULES)))
@@ -27,6 +27,10 @@ deps-node:
 		command -v npm >/dev/null || { echo "npm is missing: install nodejs and npm"; exit 1; }; \
 		cd interop && npm ci --no-audit --no-fund; \
 	fi
+
+## deps-redis: redis-server for the redisstore tests (they start their own on free ports).
+deps-redis:
+	@scripts/redis-test-server.sh ensure
 
 vet:
 	$(GO) vet $(addprefix ./,$(addsuffix /...,$(MODULES)))

@@ -4,4 +4,10 @@ go 1.26.0
 
 require github.com/gatehouse-auth/gatehouse/core v0.0.0
 
+require (
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
+	golang.org/x/oauth2 v0.38.0 // indirect
+)
+
 replace github.com/gatehouse-auth/gatehouse/core => ../../core

@@ -85,15 +85,7 @@ func (s *Store) CreateSession(_ context.Context, sess *core.Session) error {
 	if _, ok := s.sessions[sess.ID]; ok {
 		return fmt.Errorf("memstore: session %q already exists", sess.ID)
 	}
-	c := cloneSession(sess)
-	s.sessions[c.ID] = c
-	ids := s.subjects[c.Identity.Subject]
-	if ids == nil {
-		ids = map[string]struct{}{}
-		s.subjects[c.Identity.Subject] = ids
-	}
-	ids[c.ID] = struct{}{}
-	s.push(expiry{at: c.PurgeAt(), kind: kindSession, id: c.ID})
+	s.putSession(cloneSession(sess))
 	return nil
 }
 
@@ -251,6 +243,19 @@ func (s *Store) revocations(k kind) map[string]time.Time {
 		return s.tokens
 	}
 	return s.sids
+}
+
+// putSession stores c, which the store owns from now on, and files it under its
+// subject and its PurgeAt.
+func (s *Store) putSession(c *core.Session) {
+	s.sessions[c.ID] = c
+	ids := s.subjects[c.Identity.Subject]
+	if ids == nil {
+		ids = map[string]struct{}{}
+		s.subjects[c.Identity.Subject] = ids
+	}
+	ids[c.ID] = struct{}{}
+	s.push(expiry{at: c.PurgeAt(), kind: kindSession, id: c.ID})
 }
 
 func (s *Store) deleteSession(sess *core.Session) {

@@ -1,0 +1,105 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
+)
+
+// A revocation on one instance is enforced on another within 100 ms: the time from
+// calling RevokeToken or EndSession on A until IsRevoked on B says so, B answering
+// misses from its filters all along.
+func TestPropagation(t *testing.T) {
+	ctx := context.Background()
+	a, b := pair(t, sharedAddr)
+	const n = 200
+	lat := make([]time.Duration, 0, n)
+	for i := range n {
+		var jti, sid string
+		if i%4 == 3 {
+			sid = fmt.Sprintf("sid-%d", i)
+			must(t, a.CreateSession(ctx, session(sid, "alice")))
+		} else {
+			jti = fmt.Sprintf("jti-%d", i)
+		}
+		if ok, err := b.IsRevoked(ctx, jti, sid); err != nil || ok {
+			t.Fatalf("IsRevoked(%q, %q) on B before = %v, %v", jti, sid, ok, err)
+		}
+		start := time.Now()
+		if sid != "" {
+			_, err := a.EndSession(ctx, sid)
+			must(t, err)
+		} else {
+			must(t, a.RevokeToken(ctx, jti, future))
+		}
+		for {
+			ok, err := b.IsRevoked(ctx, jti, sid)
+			must(t, err)
+			if ok {
+				break
+			}
+			if time.Since(start) > time.Second {
+				t.Fatalf("revocation of %q/%q not seen on B within a second", jti, sid)
+			}
+			// Requests come with gaps; a loop without any would keep the scheduler
+			// from running the goroutines that read the network.
+			time.Sleep(50 * time.Microsecond)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	if !redisstore.FilterTrusted(b) {
+		t.Fatal("B stopped trusting its filters during the test: the answers did not come through them")
+	}
+	slices.Sort(lat)
+	t.Logf("revoke on A → enforced on B, %d revocations: median %v, p99 %v, max %v",
+		n, lat[n/2], lat[n*99/100], lat[n-1])
+	if lat[n-1] > 100*time.Millisecond {
+		t.Errorf("slowest propagation %v, want at most 100ms", lat[n-1])
+	}
+}
+
+// A revocation published while an instance is not subscribed reaches it through the
+// reload that follows its new subscription.
+func TestReloadAfterLostSubscription(t *testing.T) {
+	ctx := context.Background()
+	srv := ownServer(t)
+	admin := newClient(t, srv.addr)
+	a, b := pair(t, srv.addr)
+	for round := range 5 {
+		gen := redisstore.Generation(b)
+		// Both instances lose their subscription; the revocation is published to no
+		// one.
+		must(t, admin.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err())
+		jti := fmt.Sprintf("jti-%d", round)
+		must(t, a.RevokeToken(ctx, jti, future))
+		waitFor(t, 5*time.Second, "B subscribed and loaded again", func() bool {
+			return redisstore.Generation(b) >= gen+2 && redisstore.FilterTrusted(b)
+		})
+		if ok, err := b.IsRevoked(ctx, jti, ""); err != nil || !ok {
+			t.Fatalf("round %d: IsRevoked on B after its reload = %v, %v; want true", round, ok, err)
+		}
+	}
+}
+
+// The context given to New bounds New only: the subscription outlives it.
+func TestNewContextEnds(t *testing.T) {
+	c := newClient(t, sharedAddr)
+	prefix := redisstore.WithPrefix(uniquePrefix(t, c))
+	a := newStore(t, c, prefix)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	b, err := redisstore.New(ctx, newClient(t, sharedAddr), prefix)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	must(t, a.RevokeToken(context.Background(), "jti-1", future))
+	waitFor(t, 100*time.Millisecond, "B hears of the revocation", func() bool {
+		ok, err := b.IsRevoked(context.Background(), "jti-1", "")
+		return err == nil && ok
+	})
+}

@@ -1,0 +1,64 @@
+package redisstore
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// purgePage is how many index members one Purge script looks at, so that no script
+// holds Redis for long.
+const purgePage = 500
+
+// Purge deletes the revocations whose expiry is at or before now and the sessions
+// whose PurgeAt is, and returns how many it deleted.
+//
+// Redis deletes expired keys by itself, by its own clock: a revocation or session
+// whose time has come on Redis's clock is usually gone before Purge looks. Purge does
+// not count those, since it did not delete them; it removes them from the indexes. Its
+// cost grows with the number of index members at or before now, read through the
+// indexes page by page, not with the size of the store.
+func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
+	if s.closed.Load() {
+		return 0, closedError("Purge")
+	}
+	nowArg, second := encodeTime(now), strconv.FormatInt(now.Unix(), 10)
+	total, goneTokens, goneSessions := 0, 0, 0
+	defer func() {
+		s.tokens.Removed(goneTokens)
+		s.sessions.Removed(goneSessions)
+		if s.tokens.NeedsRebuild() || s.sessions.NeedsRebuild() {
+			s.sub.kickReload()
+		}
+	}()
+
+	// Members are listed in (second, id) order and each page either deletes a member
+	// or keeps it; the kept ones stay in front, so the next page starts after them.
+	for offset := 0; ; {
+		r, err := purgeRevocationsScript.Run(ctx, s.rdb, []string{s.keys.revocations()},
+			s.keys.prefix, nowArg, second, offset, purgePage).Int64Slice()
+		if err != nil {
+			return total, s.fail("Purge", err)
+		}
+		total += int(r[0] + r[1])
+		goneTokens += int(r[0] + r[2])
+		goneSessions += int(r[1] + r[3])
+		offset += int(r[4])
+		if r[5] < purgePage {
+			break
+		}
+	}
+	for offset := 0; ; {
+		r, err := purgeSessionsScript.Run(ctx, s.rdb, []string{s.keys.sessionIndex()},
+			s.keys.prefix, nowArg, second, offset, purgePage).Int64Slice()
+		if err != nil {
+			return total, s.fail("Purge", err)
+		}
+		total += int(r[0])
+		offset += int(r[2])
+		if r[3] < purgePage {
+			break
+		}
+	}
+	return total, nil
+}

@@ -1,0 +1,426 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/gatehouse-auth/gatehouse/core/storetest"
+	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
+	"github.com/redis/go-redis/v9"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) core.Store { return conformanceStore(t) })
+}
+
+// conformanceStore is an empty store of its own prefix on the shared Redis.
+func conformanceStore(t *testing.T) core.Store {
+	c := newClient(t, sharedAddr)
+	s, err := redisstore.New(context.Background(), c, redisstore.WithPrefix(uniquePrefix(t, c)))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return s
+}
+
+// pair returns two stores of one prefix on addr, each with its own client: two
+// instances of one application.
+func pair(t *testing.T, addr string, opts ...redisstore.Option) (a, b *redisstore.Store) {
+	t.Helper()
+	ca, cb := newClient(t, addr), newClient(t, addr)
+	opts = append([]redisstore.Option{redisstore.WithPrefix(uniquePrefix(t, ca))}, opts...)
+	return newStore(t, ca, opts...), newStore(t, cb, opts...)
+}
+
+// future is a time far enough ahead that Redis's own clock expires nothing during a
+// test, with nanoseconds.
+var future = time.Date(2100, time.March, 4, 5, 6, 7, 123456789, time.UTC)
+
+func session(id, subject string) *core.Session {
+	return &core.Session{
+		ID:              id,
+		Identity:        core.Identity{Subject: subject},
+		CreatedAt:       future,
+		LastUsedAt:      future,
+		ExpiresAt:       future.Add(30 * 24 * time.Hour),
+		IdleExpiresAt:   future.Add(7 * 24 * time.Hour),
+		AccessExpiresAt: future.Add(16 * time.Minute),
+		Current:         id + ".rt1",
+	}
+}
+
+func TestRotationRaceAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	a, b := pair(t, sharedAddr)
+	t.Run("One winner of 50", func(t *testing.T) {
+		for round := range 5 {
+			sid := fmt.Sprintf("sid-%d", round)
+			if err := a.CreateSession(ctx, session(sid, "alice")); err != nil {
+				t.Fatal(err)
+			}
+			const n = 50
+			var (
+				wg    sync.WaitGroup
+				start = make(chan struct{})
+				errs  = make([]error, n)
+			)
+			for i := range n {
+				s := a
+				if i%2 == 1 {
+					s = b
+				}
+				wg.Go(func() {
+					<-start
+					_, errs[i] = s.Rotate(ctx, core.Rotation{
+						SessionID: sid, Presented: sid + ".rt1", Next: fmt.Sprintf("%s.rt2-%02d", sid, i),
+						Now: future.Add(time.Hour), IdleTimeout: time.Hour, AccessExpiresAt: future.Add(time.Hour),
+					})
+				})
+			}
+			close(start)
+			wg.Wait()
+			winner := -1
+			for i, err := range errs {
+				switch {
+				case err == nil && winner >= 0:
+					t.Fatalf("round %d: rotations %d and %d both won", round, winner, i)
+				case err == nil:
+					winner = i
+				case !errors.Is(err, core.ErrRefreshReused):
+					t.Fatalf("round %d: rotation %d: %v, want %v", round, i, err, core.ErrRefreshReused)
+				}
+			}
+			if winner < 0 {
+				t.Fatalf("round %d: no rotation won", round)
+			}
+			got, err := b.Session(ctx, sid)
+			if err != nil || got == nil || got.Current != fmt.Sprintf("%s.rt2-%02d", sid, winner) {
+				t.Fatalf("round %d: session on B = %+v, %v; want the winner's token", round, got, err)
+			}
+		}
+	})
+
+	t.Run("Logout racing a refresh", func(t *testing.T) {
+		// EndSession on one instance, Rotate on the other: the session ends up deleted
+		// and revoked on both, and the revocation covers what the rotation allowed.
+		for i := range 20 {
+			sid := fmt.Sprintf("sid-end-%d", i)
+			if err := a.CreateSession(ctx, session(sid, "bob")); err != nil {
+				t.Fatal(err)
+			}
+			var (
+				wg     sync.WaitGroup
+				start  = make(chan struct{})
+				rotErr error
+				ended  *core.Session
+			)
+			wg.Go(func() {
+				<-start
+				_, rotErr = b.Rotate(ctx, core.Rotation{
+					SessionID: sid, Presented: sid + ".rt1", Next: sid + ".rt2",
+					Now: future.Add(time.Minute), AccessExpiresAt: future.Add(time.Hour),
+				})
+			})
+			wg.Go(func() { <-start; ended, _ = a.EndSession(ctx, sid) })
+			close(start)
+			wg.Wait()
+			if ended == nil {
+				t.Fatalf("%s: EndSession returned no session", sid)
+			}
+			if rotErr == nil && !ended.AccessExpiresAt.Equal(future.Add(time.Hour)) {
+				t.Errorf("%s: rotation won but the revocation lasts until %v", sid, ended.AccessExpiresAt)
+			}
+			for _, s := range []*redisstore.Store{a, b} {
+				if got, _ := s.Session(ctx, sid); got != nil {
+					t.Errorf("%s: session still stored", sid)
+				}
+				waitFor(t, time.Second, sid+" revoked on both", func() bool {
+					ok, err := s.IsRevoked(ctx, "", sid)
+					return err == nil && ok
+				})
+			}
+		}
+	})
+}
+
+func TestPrefixIsolation(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr)
+	base := uniquePrefix(t, c)
+	// The third prefix holds every character SCAN patterns treat specially.
+	prefixes := []string{base + "one:", base + "two:", base + `w*i?r[d]\^-:`}
+	stores := make([]*redisstore.Store, len(prefixes))
+	for i, p := range prefixes {
+		stores[i] = newStore(t, c, redisstore.WithPrefix(p))
+	}
+	for i, s := range stores {
+		tag := fmt.Sprint(i)
+		if err := s.RevokeToken(ctx, "jti-"+tag, future); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateSession(ctx, session("sid-"+tag, "alice")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateSession(ctx, session("ended-"+tag, "alice")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.EndSession(ctx, "ended-"+tag); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LoadOrStoreKey(ctx, "signing", []byte("key-"+tag)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, s := range stores {
+		tag := fmt.Sprint(i)
+		for j := range stores {
+			other := fmt.Sprint(j)
+			revoked, err := s.IsRevoked(ctx, "jti-"+other, "ended-"+other)
+			if err != nil || revoked != (i == j) {
+				t.Errorf("store %d: IsRevoked of store %d's ids = %v, %v", i, j, revoked, err)
+			}
+		}
+		list, err := s.Sessions(ctx, "alice")
+		if err != nil || len(list) != 1 || list[0].ID != "sid-"+tag {
+			t.Errorf("store %d: Sessions(alice) = %d sessions, %v; want its own sid-%s", i, len(list), err, tag)
+		}
+		if v, err := s.LoadOrStoreKey(ctx, "signing", []byte("other")); err != nil || string(v) != "key-"+tag {
+			t.Errorf("store %d: key = %q, %v; want its own", i, v, err)
+		}
+		var entries []string
+		err = s.Export(ctx, func(e core.Entry) error {
+			entries = append(entries, fmt.Sprintf("%d/%s", e.Kind, e.ID))
+			return nil
+		})
+		if err != nil || len(entries) != 4 {
+			t.Errorf("store %d: Export = %q, %v; want its own 4 entries", i, entries, err)
+		}
+		for _, e := range entries {
+			if !strings.HasSuffix(e, tag) && !strings.HasSuffix(e, "signing") {
+				t.Errorf("store %d: Export lists %s", i, e)
+			}
+		}
+	}
+	// Purging one store deletes nothing of the others.
+	if n, err := stores[1].Purge(ctx, future.Add(100*365*24*time.Hour)); err != nil || n != 3 {
+		t.Errorf("Purge of store 1 = %d, %v; want its 3 entries", n, err)
+	}
+	for _, i := range []int{0, 2} {
+		if ok, err := stores[i].IsRevoked(ctx, fmt.Sprintf("jti-%d", i), ""); err != nil || !ok {
+			t.Errorf("store %d lost its revocation to store 1's Purge: %v, %v", i, ok, err)
+		}
+	}
+}
+
+// Every key the store writes expires, but the keys of LoadOrStoreKey: revocations at
+// their expiry rounded up to the second, sessions at their PurgeAt, indexes a second
+// after their latest member.
+func TestEveryKeyExpires(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr)
+	prefix := uniquePrefix(t, c)
+	s := newStore(t, c, redisstore.WithPrefix(prefix))
+
+	exp := future.Add(time.Hour) // with nanoseconds: rounds up
+	must(t, s.RevokeToken(ctx, "jti-1", exp))
+	must(t, s.CreateSession(ctx, session("sid-1", "alice")))
+	must(t, s.CreateSession(ctx, session("sid-2", "alice")))
+	_, err := s.Rotate(ctx, core.Rotation{SessionID: "sid-1", Presented: "sid-1.rt1", Next: "sid-1.rt2",
+		Now: future.Add(time.Hour), IdleTimeout: 48 * time.Hour, AccessExpiresAt: future.Add(2 * time.Hour)})
+	must(t, err)
+	_, err = s.EndSession(ctx, "sid-2")
+	must(t, err)
+	must(t, s.Import(ctx, []core.Entry{
+		{Kind: core.EntryRevokedToken, ID: "jti-2", Expires: exp},
+		{Kind: core.EntrySession, ID: "sid-3", Session: session("sid-3", "bob")},
+	}))
+	_, err = s.LoadOrStoreKey(ctx, "signing", []byte("k"))
+	must(t, err)
+
+	ceil := func(t time.Time) int64 { return t.Add(time.Second - 1).Unix() }
+	want := map[string]int64{
+		"rt:jti-1":  ceil(exp),
+		"rt:jti-2":  ceil(exp),
+		"rs:sid-2":  ceil(future.Add(16 * time.Minute)),
+		"s:sid-1":   ceil(future.Add(49 * time.Hour)), // the idle end after the rotation
+		"s:sid-3":   ceil(future.Add(7 * 24 * time.Hour)),
+		"u:alice":   future.Add(49*time.Hour).Unix() + 1,
+		"u:bob":     future.Add(7*24*time.Hour).Unix() + 1,
+		"xs":        future.Add(7*24*time.Hour).Unix() + 1,
+		"xr":        exp.Unix() + 1,
+		"k:signing": -1, // no expiry
+	}
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	seen := 0
+	for iter.Next(ctx) {
+		key := strings.TrimPrefix(iter.Val(), prefix)
+		at, err := c.Do(ctx, "EXPIRETIME", iter.Val()).Int64()
+		must(t, err)
+		w, ok := want[key]
+		switch {
+		case !ok:
+			t.Errorf("unexpected key %q", key)
+		case at != w:
+			t.Errorf("EXPIRETIME %s = %d, want %d", key, at, w)
+		}
+		seen++
+	}
+	must(t, iter.Err())
+	if seen != len(want) {
+		t.Errorf("%d keys, want %d", seen, len(want))
+	}
+}
+
+// Entries Redis expires by its own clock leave nothing behind in the indexes, whether
+// or not anyone calls Purge.
+func TestIndexesStayBounded(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr)
+	prefix := uniquePrefix(t, c)
+	s := newStore(t, c, redisstore.WithPrefix(prefix))
+	past := time.Now().Add(-time.Hour)
+	live := session("sid-live", "alice")
+	must(t, s.CreateSession(ctx, live))
+	for i := range 200 {
+		must(t, s.RevokeToken(ctx, fmt.Sprintf("jti-%d", i), past))
+		dead := session(fmt.Sprintf("sid-%d", i), "alice")
+		dead.CreatedAt, dead.ExpiresAt, dead.IdleExpiresAt, dead.AccessExpiresAt = past, past, past, past
+		must(t, s.CreateSession(ctx, dead))
+	}
+	for key, want := range map[string]int64{"xr": 0, "u:alice": 1, "xs": 1} {
+		if n, err := c.ZCard(ctx, prefix+key).Result(); err != nil || n != want {
+			t.Errorf("ZCARD %s = %d, %v; want %d", key, n, err, want)
+		}
+	}
+	if n, err := c.Exists(ctx, prefix+"rt:jti-0", prefix+"s:sid-0").Result(); err != nil || n != 0 {
+		t.Errorf("expired entries still stored: %d, %v", n, err)
+	}
+	list, err := s.Sessions(ctx, "alice")
+	if err != nil || len(list) != 1 {
+		t.Errorf("Sessions(alice) = %d sessions, %v; want the live one", len(list), err)
+	}
+	// Redis expired them, not Purge: Purge counts nothing.
+	if n, err := s.Purge(ctx, time.Now()); err != nil || n != 0 {
+		t.Errorf("Purge = %d, %v; want 0", n, err)
+	}
+}
+
+// A miss answers from the filters without a command; a hit costs one.
+func TestIsRevokedRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	var cmds atomic.Int64
+	c := newClient(t, sharedAddr)
+	c.AddHook(countHook{&cmds})
+	s := newStore(t, c, redisstore.WithPrefix(uniquePrefix(t, c)))
+	must(t, s.RevokeToken(ctx, "jti-revoked", future))
+	must(t, s.CreateSession(ctx, session("sid-ended", "alice")))
+	_, err := s.EndSession(ctx, "sid-ended")
+	must(t, err)
+	if !redisstore.FilterTrusted(s) {
+		t.Fatal("filters not trusted after New")
+	}
+
+	before := cmds.Load()
+	const n = 10000
+	for i := range n {
+		revoked, err := s.IsRevoked(ctx, fmt.Sprintf("jti-%d", i), fmt.Sprintf("sid-%d", i))
+		if err != nil || revoked {
+			t.Fatalf("IsRevoked(miss %d) = %v, %v", i, revoked, err)
+		}
+	}
+	// At the default false-positive rate of 0.001 per filter, about 20 of them.
+	if got := cmds.Load() - before; got > n/100 {
+		t.Errorf("%d misses cost %d commands, want about %d", n, got, 2*n/1000)
+	}
+	for _, tc := range []struct{ jti, sid string }{{"jti-revoked", ""}, {"", "sid-ended"}, {"jti-revoked", "sid-ended"}} {
+		before := cmds.Load()
+		if revoked, err := s.IsRevoked(ctx, tc.jti, tc.sid); err != nil || !revoked {
+			t.Errorf("IsRevoked(%q, %q) = %v, %v", tc.jti, tc.sid, revoked, err)
+		}
+		if got := cmds.Load() - before; got != 1 {
+			t.Errorf("IsRevoked(%q, %q) cost %d commands, want 1", tc.jti, tc.sid, got)
+		}
+	}
+}
+
+type countHook struct{ n *atomic.Int64 }
+
+func (h countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(int64(len(cmds))); return next(ctx, cmds) }
+}
+
+func TestNewRefuses(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr)
+	for _, tc := range []struct {
+		name   string
+		client *redis.Client
+		opts   []redisstore.Option
+		target error
+	}{
+		{"nil client", nil, nil, core.ErrConfig},
+		{"empty prefix", c, []redisstore.Option{redisstore.WithPrefix("")}, core.ErrConfig},
+		{"false-positive rate 0", c, []redisstore.Option{redisstore.WithFilterFPRate(0)}, core.ErrConfig},
+		{"health check 0", c, []redisstore.Option{redisstore.WithHealthCheck(0)}, core.ErrConfig},
+		{"nil logger", c, []redisstore.Option{redisstore.WithLogger(nil)}, core.ErrConfig},
+		{"unreachable", unreachable(t), nil, core.ErrStoreUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := redisstore.New(ctx, tc.client, tc.opts...)
+			if !errors.Is(err, tc.target) {
+				t.Errorf("New = %v, want %v", err, tc.target)
+			}
+			if s != nil {
+				t.Error("New returned a store with its error")
+			}
+		})
+	}
+	if _, err := redisstore.Open(ctx, "http://example.com"); !errors.Is(err, core.ErrConfig) {
+		t.Errorf("Open(bad url) = %v, want %v", err, core.ErrConfig)
+	}
+}
+
+// unreachable is a client of a loopback port nothing listens on.
+func unreachable(t *testing.T) *redis.Client {
+	addr, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestOpen(t *testing.T) {
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, "redis://"+sharedAddr+"/0", redisstore.WithPrefix(uniquePrefix(t, newClient(t, sharedAddr))))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	must(t, s.RevokeToken(ctx, "jti-1", future))
+	if ok, err := s.IsRevoked(ctx, "jti-1", ""); err != nil || !ok {
+		t.Errorf("IsRevoked = %v, %v", ok, err)
+	}
+	must(t, s.Close())
+	if err := s.Close(); !errors.Is(err, core.ErrStoreClosed) {
+		t.Errorf("second Close = %v, want %v", err, core.ErrStoreClosed)
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
