@@ -7,12 +7,14 @@
 //
 // A [Filter] is a blocked Bloom filter: a key's bits all lie in one 64-byte block (eight
 // uint64 words, one cache line), so a lookup touches one cache line whatever the size of
-// the filter. The key is hashed once with hash/maphash, with a seed chosen at random
-// when the filter is made (a filter is never persisted, so the seed need not be stable);
-// the block and the bit positions inside it are derived from that one hash. New sizes
-// the filter, and picks the number of bits per key, from the number of keys expected and
-// the false-positive rate wanted, using the exact false-positive rate of a blocked
-// filter rather than the textbook formula, which is optimistic for blocked filters.
+// the filter. Each key sets one bit in each of the block's eight words (more at very
+// strict rates), and a lookup tests the eight words without a branch per bit. The key is hashed once with hash/maphash, with a seed chosen at random when the
+// filter is made (a filter is never persisted, so the seed need not be stable); the
+// block comes from the high bits of that hash and the bit positions from a splitmix64
+// stream seeded with it. New sizes the filter from the number of keys expected and the
+// false-positive rate wanted, using the exact rate of this layout (blocks fuller than
+// average make most false positives) rather than the textbook formula, which is
+// optimistic for blocked filters; measured rates match it.
 //
 // MayContain reading false means the key was never added; true means it may have been,
 // and the store must ask its own data. A filter answers lookups and additions from any

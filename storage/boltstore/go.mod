@@ -1,0 +1,21 @@
+module github.com/gatehouse-auth/gatehouse/storage/boltstore
+
+go 1.26.0
+
+require (
+	github.com/gatehouse-auth/gatehouse/core v0.0.0
+	go.etcd.io/bbolt v1.5.0
+)
+
+require (
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
+	golang.org/x/oauth2 v0.38.0 // indirect
+	golang.org/x/sys v0.45.0 // indirect
+)
+
+replace github.com/gatehouse-auth/gatehouse/core => ../../core
+
+// core's own tests use memstore, so core's go.mod requires it; a replace in core's
+// go.mod does not reach this module, hence this one.
+replace github.com/gatehouse-auth/gatehouse/storage/memstore => ../memstore

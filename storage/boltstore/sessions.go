@@ -1,0 +1,249 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/gatehouse-auth/gatehouse/core"
+	bolt "go.etcd.io/bbolt"
+)
+
+// CreateSession stores a copy of sess, durably. It fails with ErrSessionExists, and
+// changes nothing, if a session with its ID is stored; with ErrInvalidID if its ID or
+// subject is empty or oversized.
+func (s *Store) CreateSession(ctx context.Context, sess *core.Session) error {
+	if s.closed.Load() {
+		return closedError("create session")
+	}
+	if sess == nil || !validID(sess.ID) || !validID(sess.Identity.Subject) {
+		return failed("create session", ErrInvalidID)
+	}
+	data, err := encodeSession(sess) // the copy: later changes to sess do not reach it
+	if err != nil {
+		return failed("create session", err)
+	}
+	// PurgeAt from the stored form, without monotonic clock readings, so that it is
+	// the one Rotate, EndSession and Purge compute when they read the session back.
+	stored, err := decodeSession(data)
+	if err != nil {
+		return failed("create session", err)
+	}
+	id, subject, purgeAt := sess.ID, sess.Identity.Subject, timeKey(stored.PurgeAt())
+	var exists bool
+	err = s.update(ctx, "create session", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSessions)
+		if exists = b.Get([]byte(id)) != nil; exists {
+			return nil
+		}
+		if err := b.Put([]byte(id), data); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketSubjects).Put(subjectKey(subject, id), nil); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketExpiry).Put(expiryKey(purgeAt, kindRecord, id), nil)
+	}, nil)
+	if err != nil {
+		return err
+	}
+	if exists {
+		return failed("create session", ErrSessionExists)
+	}
+	return nil
+}
+
+// Session returns the session with this id, or (nil, nil) if there is none. The
+// session returned is decoded afresh: the caller's to keep.
+func (s *Store) Session(ctx context.Context, sid string) (*core.Session, error) {
+	var sess *core.Session
+	err := s.view(ctx, "session", func(tx *bolt.Tx) error {
+		if sid == "" {
+			return nil
+		}
+		raw := tx.Bucket(bucketSessions).Get([]byte(sid))
+		if raw == nil {
+			return nil
+		}
+		var err error
+		sess, err = decodeSession(raw)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// Sessions returns every stored session of subject, expired ones not yet purged
+// included, by a prefix scan of the subject index.
+func (s *Store) Sessions(ctx context.Context, subject string) ([]*core.Session, error) {
+	var list []*core.Session
+	err := s.view(ctx, "sessions", func(tx *bolt.Tx) error {
+		list = nil
+		if subject == "" {
+			return nil
+		}
+		sessions := tx.Bucket(bucketSessions)
+		c := tx.Bucket(bucketSubjects).Cursor()
+		prefix := subjectPrefix(subject)
+		for k, _ := c.Seek(prefix); hasPrefix(k, prefix); k, _ = c.Next() {
+			raw := sessions.Get(k[len(prefix):])
+			if raw == nil {
+				continue
+			}
+			sess, err := decodeSession(raw)
+			if err != nil {
+				return err
+			}
+			// A longer subject containing a 0 byte shares the prefix: skip its sessions.
+			if sess.Identity.Subject == subject {
+				list = append(list, sess)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// Rotate is the atomic check-and-swap of a refresh, in one transaction, exactly as
+// core.Store documents it. The writer makes writes one after another, also within a
+// shared commit, so of concurrent rotations presenting the same token one sees it as
+// Current and the others see it replaced.
+func (s *Store) Rotate(ctx context.Context, r core.Rotation) (*core.Session, error) {
+	if s.closed.Load() {
+		return nil, closedError("rotate")
+	}
+	if !validID(r.SessionID) {
+		return nil, core.ErrSessionNotFound
+	}
+	// Compare and store wall-clock times only, as they are read back (see CreateSession).
+	r.Now, r.AccessExpiresAt = r.Now.Round(0), r.AccessExpiresAt.Round(0)
+	var (
+		out    *core.Session
+		answer error
+	)
+	err := s.update(ctx, "rotate", func(tx *bolt.Tx) error {
+		out, answer = nil, nil
+		b := tx.Bucket(bucketSessions)
+		raw := b.Get([]byte(r.SessionID))
+		if raw == nil {
+			answer = core.ErrSessionNotFound
+			return nil
+		}
+		sess, err := decodeSession(raw)
+		if err != nil {
+			return err
+		}
+		oldPurge := timeKey(sess.PurgeAt())
+		if answer = rotate(sess, r); answer != nil {
+			return nil
+		}
+		data, err := encodeSession(sess)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(r.SessionID), data); err != nil {
+			return err
+		}
+		if newPurge := timeKey(sess.PurgeAt()); !bytes.Equal(oldPurge, newPurge) {
+			idx := tx.Bucket(bucketExpiry)
+			if err := idx.Delete(expiryKey(oldPurge, kindRecord, r.SessionID)); err != nil {
+				return err
+			}
+			if err := idx.Put(expiryKey(newPurge, kindRecord, r.SessionID), nil); err != nil {
+				return err
+			}
+		}
+		out = sess
+		return nil
+	}, nil)
+	switch {
+	case err != nil:
+		return nil, err
+	case answer != nil:
+		return nil, answer
+	}
+	return out, nil
+}
+
+// rotate applies r to sess in place, or returns the answer that leaves it unchanged.
+func rotate(sess *core.Session, r core.Rotation) error {
+	switch {
+	case !r.Now.Before(sess.ExpiresAt) || !r.Now.Before(sess.IdleExpiresAt):
+		return core.ErrSessionExpired
+	case r.Presented != "" && r.Presented == sess.Current:
+		sess.Previous, sess.PreviousUntil, sess.Current = sess.Current, r.Now.Add(r.Grace), r.Next
+	case r.Presented != "" && r.Presented == sess.Previous && r.Now.Before(sess.PreviousUntil):
+		// The grace window: Current stays.
+	default:
+		return core.ErrRefreshReused
+	}
+	sess.LastUsedAt = r.Now
+	idle := sess.ExpiresAt
+	if r.IdleTimeout != 0 {
+		idle = r.Now.Add(r.IdleTimeout)
+		if idle.After(sess.ExpiresAt) {
+			idle = sess.ExpiresAt
+		}
+	}
+	sess.IdleExpiresAt = idle
+	if r.AccessExpiresAt.After(sess.AccessExpiresAt) {
+		sess.AccessExpiresAt = r.AccessExpiresAt
+	}
+	return nil
+}
+
+// EndSession deletes the session and, in the same transaction, revokes its id until
+// its AccessExpiresAt (or later, if it is revoked until later already). It returns the
+// session as it was, or (nil, nil) if there was none.
+func (s *Store) EndSession(ctx context.Context, sid string) (*core.Session, error) {
+	if s.closed.Load() {
+		return nil, closedError("end session")
+	}
+	if !validID(sid) {
+		return nil, nil
+	}
+	var out *core.Session
+	err := s.update(ctx, "end session", func(tx *bolt.Tx) error {
+		out = nil
+		raw := tx.Bucket(bucketSessions).Get([]byte(sid))
+		if raw == nil {
+			return nil
+		}
+		sess, err := decodeSession(raw)
+		if err != nil {
+			return err
+		}
+		if err := deleteSession(tx, sid, sess); err != nil {
+			return err
+		}
+		if err := putRevocation(tx, kindSession, sid, sess.AccessExpiresAt); err != nil {
+			return err
+		}
+		out = sess
+		return nil
+	}, func() {
+		if out != nil {
+			s.added(kindSession, sid)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// deleteSession deletes the session sid, stored as sess, with its subject index entry
+// and its expiry index entry.
+func deleteSession(tx *bolt.Tx, sid string, sess *core.Session) error {
+	if err := tx.Bucket(bucketSessions).Delete([]byte(sid)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketSubjects).Delete(subjectKey(sess.Identity.Subject, sid)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketExpiry).Delete(expiryKey(timeKey(sess.PurgeAt()), kindRecord, sid))
+}
