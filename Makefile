@@ -2,14 +2,20 @@
 # every module. Both install what they need when it is missing.
 
 SHELL := /bin/bash
+FRAMEWORK ?= gin
 GO ?= go
 # Every module of the workspace, from go.work.
 MODULES := $(shell sed -n 's|^[[:space:]]*\./\([^[:space:]]*\)$$|\1|p' go.work)
 
-.PHONY: test test-go test-modules vet fmt tidy bench deps-node deps-redis
+.PHONY: demo test test-go test-modules vet fmt tidy bench deps-node deps-redis deps-browser
+
+## demo: the example server (FRAMEWORK=gin|fiber|nethttp) on bolt:gatehouse.db with the
+## development identity provider, offline; it prints the URL to open.
+demo:
+	@scripts/demo.sh $(FRAMEWORK)
 
 ## test: every test of every module, under -race, then each module on its own.
-test: deps-node deps-redis test-go test-modules
+test: deps-node deps-redis deps-browser test-go test-modules
 
 test-go:
 	$(GO) test -race -count=1 $(addprefix ./,$(addsuffix /...,$(MODULES)))
@@ -21,12 +27,14 @@ test-modules:
 		(cd $$m && GOWORK=off $(GO) vet ./...); \
 	done
 
-## deps-node: the npm packages of the interoperability tests, from the committed lockfile.
+## deps-node: the npm packages of interop/ (jose, playwright-core), `npm ci` from the
+## committed lockfile when node_modules is missing or older than it.
 deps-node:
-	@if [ -f interop/package-lock.json ] && [ ! -d interop/node_modules ]; then \
-		command -v npm >/dev/null || { echo "npm is missing: install nodejs and npm"; exit 1; }; \
-		cd interop && npm ci --no-audit --no-fund; \
-	fi
+	@scripts/test-deps.sh node
+
+## deps-browser: Debian's chromium for the examples' browser test (apt-get when missing, as root).
+deps-browser:
+	@scripts/test-deps.sh chromium
 
 ## deps-redis: redis-server for the redisstore tests (they start their own on free ports).
 deps-redis:

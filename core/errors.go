@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // Categories. Every error gatehouse returns matches exactly one of these with errors.Is;
@@ -113,6 +114,9 @@ func ErrorResponse(err error) Response {
 	if err != nil {
 		desc = describe(err)
 	}
+	if len(desc) > 200 {
+		desc = desc[:200]
+	}
 	switch {
 	case err == nil:
 		return Response{Status: http.StatusInternalServerError, Description: desc}
@@ -131,35 +135,20 @@ func ErrorResponse(err error) Response {
 	case errors.Is(err, ErrForbidden):
 		return Response{Status: http.StatusForbidden, Code: "access_denied", Description: desc}
 	case errors.Is(err, ErrProviderTimeout):
-		return Response{Status: http.StatusGatewayTimeout, Code: "temporarily_unavailable", Description: desc}
+		return Response{Status: http.StatusGatewayTimeout, Code: "temporarily_unavailable", Description: "the identity provider did not answer in time"}
 	case errors.Is(err, ErrProvider):
-		return Response{Status: http.StatusBadGateway, Code: "server_error", Description: desc}
+		return Response{Status: http.StatusBadGateway, Code: "server_error", Description: "the identity provider failed"}
 	default:
 		return Response{Status: http.StatusInternalServerError, Code: "server_error", Description: "internal error"}
 	}
 }
 
-// describe is the first line of the error's own text without the "gatehouse: " prefix:
-// the most specific thing gatehouse itself said, without causes from libraries that
-// might say more than a client should read.
+// describe is the error's text without the "gatehouse: " prefixes. Only 4xx answers
+// use it: their causes are gatehouse's own words or a parser's about the client's input;
+// 5xx answers get a fixed text, since their causes (a store, a provider) may say more
+// than a client should read.
 func describe(err error) string {
-	var ce *categoryError
-	msg := err.Error()
-	if errors.As(err, &ce) {
-		msg = ce.msg
-	} else {
-		for _, c := range categories {
-			if errors.Is(err, c) {
-				msg = c.Error()
-				break
-			}
-		}
-	}
-	const prefix = "gatehouse: "
-	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
-		msg = msg[len(prefix):]
-	}
-	return msg
+	return strings.ReplaceAll(err.Error(), "gatehouse: ", "")
 }
 
 var categories = []error{ErrNoToken, ErrInvalidToken, ErrInvalidGrant, ErrInvalidRequest,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -133,32 +134,32 @@ func (a *Auth) handleCallback(ex Exchange) {
 	if e := ex.Query("error"); e != "" {
 		switch e {
 		case "access_denied", "login_required", "consent_required", "interaction_required", "account_selection_required":
-			a.WriteError(ex, fmt.Errorf("%w: %s", ErrLoginDenied, e))
+			a.callbackError(ex, st, fmt.Errorf("%w: %s", ErrLoginDenied, e))
 		default:
-			a.WriteError(ex, providerErr("authorization", fmt.Errorf("provider answered error=%.64q", e)))
+			a.callbackError(ex, st, providerErr("authorization", fmt.Errorf("provider answered error=%.64q", e)))
 		}
 		return
 	}
 	code := ex.Query("code")
 	if code == "" {
-		a.WriteError(ex, fmt.Errorf("%w: no code in the callback", ErrInvalidRequest))
+		a.callbackError(ex, st, fmt.Errorf("%w: no code in the callback", ErrInvalidRequest))
 		return
 	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ex.Context(), p.client), p.timeout)
 	defer cancel()
 	s, err := p.identify(ctx, code, st)
 	if err != nil {
-		a.WriteError(ex, err)
+		a.callbackError(ex, st, err)
 		return
 	}
 	if err := a.admit(ex.Context(), s); err != nil {
-		a.WriteError(ex, err)
+		a.callbackError(ex, st, err)
 		return
 	}
 	ctx = ContextWithClient(ex.Context(), Client{UserAgent: truncate(ex.Header("User-Agent"), 256), IP: ex.RemoteIP()})
 	t, err := a.Issue(ctx, s.Identity)
 	if err != nil {
-		a.WriteError(ex, err)
+		a.callbackError(ex, st, err)
 		return
 	}
 	if wantsJSON(ex) {
@@ -168,6 +169,30 @@ func (a *Auth) handleCallback(ex Exchange) {
 	a.setRefreshCookie(ex, t)
 	noStore(ex)
 	ex.SetHeader("Location", st.RedirectTo)
+	ex.Write(http.StatusFound, nil)
+}
+
+// callbackError answers a callback whose state was good but whose sign-in failed. A
+// browser is sent back to the page it came from, with error and error_description in
+// the query (as an OAuth client would be), so the app can show what happened; a JSON
+// client gets the error itself.
+func (a *Auth) callbackError(ex Exchange, st *loginState, err error) {
+	u, perr := url.Parse(st.RedirectTo)
+	if wantsJSON(ex) || perr != nil {
+		a.WriteError(ex, err)
+		return
+	}
+	r := ErrorResponse(err)
+	code := r.Code
+	if code == "" {
+		code = "server_error"
+	}
+	q := u.Query()
+	q.Set("error", code)
+	q.Set("error_description", r.Description)
+	u.RawQuery = q.Encode()
+	noStore(ex)
+	ex.SetHeader("Location", u.String())
 	ex.Write(http.StatusFound, nil)
 }
 

@@ -180,11 +180,11 @@ func (kr *keyring) explainHeader(enc string) error {
 	k, ok := kr.byID[h.Kid]
 	switch {
 	case !allowedAlg(h.Alg):
-		return fmt.Errorf("%w: algorithm %q is not allowed", ErrMalformedToken, h.Alg)
+		return fmt.Errorf("%w: algorithm not allowed", ErrMalformedToken)
 	case !ok:
 		return ErrUnknownKey
 	case k.alg != h.Alg:
-		return fmt.Errorf("%w: algorithm %q does not match the key", ErrMalformedToken, h.Alg)
+		return fmt.Errorf("%w: algorithm does not match the key", ErrMalformedToken)
 	case h.Typ != typAccess && h.Typ != typRefresh:
 		return ErrWrongTokenType
 	}

@@ -39,6 +39,6 @@ func Example() {
 	}
 	// Output:
 	// 401 Bearer realm="gatehouse" {"error_description":"no token"}
-	// 401 Bearer realm="gatehouse", error="invalid_token", error_description="malformed token" {"error":"invalid_token","error_description":"malformed token"}
+	// 401 Bearer realm="gatehouse", error="invalid_token", error_description="malformed token: not a compact JWS" {"error":"invalid_token","error_description":"malformed token: not a compact JWS"}
 	// 200  hello ada@example.com
 }

@@ -298,6 +298,23 @@ func testProvider(t *testing.T, s *suite) {
 		b.callback(fresh.String(), true).wantError(t, http.StatusUnauthorized, "access_denied").wantNoTokens(t, true)
 	})
 
+	t.Run("BrowserSentBackWithError", func(t *testing.T) {
+		// A browser whose sign-in is refused after a good state goes back to redirect_to
+		// with error and error_description, and gets neither tokens nor a session cookie.
+		e := s.newEnv(t, core.WithAllowedEmails("someone@example.com"))
+		b := e.browser()
+		r := b.callback(b.authorize(b.startLogin(prefix+"/login?redirect_to="+url.QueryEscape("/app?tab=1"))), false)
+		r.want(t, http.StatusFound).wantNoTokens(t, true)
+		loc, err := url.Parse(r.header.Get("Location"))
+		if err != nil || loc.Path != "/app" || loc.Host != "" {
+			t.Fatalf("Location %q, want /app?…", r.header.Get("Location"))
+		}
+		q := loc.Query()
+		if q.Get("tab") != "1" || q.Get("error") != "access_denied" || q.Get("error_description") == "" {
+			t.Fatalf("Location query %v, want tab=1, error=access_denied and a description", q)
+		}
+	})
+
 	t.Run("UnverifiedEmail", func(t *testing.T) {
 		e := s.newEnv(t)
 		e.idp.m.QueueUser(&mockoidc.MockUser{Subject: "u1", Email: "unverified@example.com", EmailVerified: false})

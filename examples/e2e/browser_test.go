@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// chromiumPath is Debian's chromium, which `make test` installs when missing.
+const chromiumPath = "/usr/bin/chromium"
+
+// requireBrowser returns node, skipping the test when node, chromium or the npm
+// packages of interop/ are missing, or failing it when CI is set: CI must run it.
+func requireBrowser(t *testing.T) string {
+	t.Helper()
+	missing := func(what string) {
+		t.Helper()
+		if os.Getenv("CI") != "" {
+			t.Fatalf("browser test cannot run in CI: %s; `make test` installs chromium (apt-get) and runs `npm ci` in interop/", what)
+		}
+		t.Skipf("%s; run `make test`, which installs what the browser test needs", what)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node is not installed")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		missing("chromium is not installed (" + chromiumPath + ")")
+	}
+	if _, err := os.Stat(filepath.Join(repoRoot(t), "interop", "node_modules", "playwright-core", "package.json")); err != nil {
+		missing("interop/node_modules/playwright-core is missing")
+	}
+	return node
+}
+
+// TestBrowser walks the tutorial's manual test through each server's demo page in
+// chromium (interop/demo-walk.mjs): sign in through the development identity
+// provider's page, the protected call works, log out, the old token put back into
+// localStorage by hand fails, sign in again, refresh, the protected call works with
+// the new token, log out everywhere. Screenshots land in .artifacts/ at the
+// repository root: demo-FRAMEWORK.png (signed in, with the sessions) and
+// demo-FRAMEWORK-end.png. The frameworks run one after another: each walk has a
+// browser of its own, and two at once are too much for a small machine.
+func TestBrowser(t *testing.T) {
+	node := requireBrowser(t)
+	root := repoRoot(t)
+	artifacts := filepath.Join(root, ".artifacts")
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range frameworks {
+		t.Run(f.dir, func(t *testing.T) {
+			s := start(t, f.dir, nil) // the default store: bolt:gatehouse.db in a temporary directory
+			shot := filepath.Join(artifacts, "demo-"+f.dir+".png")
+			for _, suffix := range []string{"", "-end", "-failed"} {
+				os.Remove(strings.TrimSuffix(shot, ".png") + suffix + ".png")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, node, filepath.Join(root, "interop", "demo-walk.mjs"), s.url, "ada@example.com", shot)
+			cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumPath)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			start := time.Now()
+			err := cmd.Run()
+			t.Logf("walk of %s in %v:\n%s", f.name, time.Since(start).Round(time.Millisecond), stdout.String())
+			if err != nil {
+				t.Fatalf("demo-walk.mjs: %v\n%s", err, stderr.String())
+			}
+			for _, p := range []string{shot, strings.TrimSuffix(shot, ".png") + "-end.png"} {
+				if fi, err := os.Stat(p); err != nil || fi.Size() < 10_000 {
+					t.Errorf("screenshot %s missing or empty", p)
+				}
+			}
+			if code := s.stop(); code != 0 {
+				t.Errorf("exit code %d after SIGTERM", code)
+			}
+		})
+	}
+}

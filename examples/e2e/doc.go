@@ -1,0 +1,24 @@
+// Package e2e tests the three example servers (examples/gin, examples/fiber,
+// examples/nethttp) from the outside, as real processes: each is built once per test
+// run with go build (with -race when the tests run with it), started with its
+// environment on a free loopback port, and driven over HTTP.
+//
+// Every test runs the same table against all three, so they cannot drift apart:
+//
+//   - TestRoutes: the routes of the contract and how they answer.
+//   - TestEnvContract: each variable of DESIGN.md's table, observed from outside.
+//   - TestMisconfiguration: a refused variable stops the server at start with one
+//     line on stderr and exit code 2 (1 when the environment is fine but the port or
+//     the store is not).
+//   - TestDevSignIn: sign-in through the development identity provider over HTTP, as a
+//     browser does it, and its failures.
+//   - TestRestart: a graceful stop (SIGTERM) and a restart on the same bbolt file keep
+//     live tokens live and revoked ones revoked, and refresh tokens refreshing.
+//   - TestSIGKILL: every logout answered 200 before a SIGKILL is still in force after
+//     the restart, and the file is sound.
+//   - TestBrowser: Debian's chromium, driven by playwright-core
+//     (interop/demo-walk.mjs), walks the tutorial's manual test through the demo page
+//     and saves screenshots under .artifacts/ at the repository root. It needs node,
+//     chromium and interop/node_modules, which `make test` installs; without them it
+//     is skipped, or fails when CI is set.
+package e2e

@@ -1,0 +1,23 @@
+// Package demo is what the three example servers share, everything but their
+// framework: the environment contract of DESIGN.md ("Example servers") and its checks,
+// the store it names, the gatehouse engine, the development identity provider when no
+// real one is configured, the demo page, and the graceful shutdown.
+//
+// An example's main is only the framework-specific part:
+//
+//	app := demo.Start("Gin")        // exits with one line on stderr if misconfigured
+//	r := gin.New()
+//	ginauth.Mount(r, app.Auth)      // /auth/...
+//	r.GET("/api/protected", ginauth.Require(app.Auth), ...)
+//	...                             // GET /, GET /api, and app.DevIDP under DevIDPPath
+//	srv := &http.Server{Handler: r}
+//	app.Serve(srv.Serve, srv.Shutdown)
+//
+// # Exit codes
+//
+// A server that cannot start prints one line to stderr and exits with ExitConfig (2)
+// for a misconfiguration (a variable it refuses) or ExitFailed (1) when the
+// configuration is fine but something failed (the port is taken, the store cannot be
+// opened). After SIGINT or SIGTERM it stops accepting connections, lets requests in
+// flight finish, closes the store and exits 0.
+package demo
