@@ -1,0 +1,23 @@
+module github.com/gatehouse-auth/gatehouse/bench
+
+go 1.26.0
+
+require (
+	github.com/gatehouse-auth/gatehouse/core v0.0.0
+	github.com/gatehouse-auth/gatehouse/storage/boltstore v0.0.0
+	github.com/golang-jwt/jwt/v5 v5.3.1
+)
+
+require (
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
+	go.etcd.io/bbolt v1.5.0 // indirect
+	golang.org/x/oauth2 v0.38.0 // indirect
+	golang.org/x/sys v0.45.0 // indirect
+)
+
+replace (
+	github.com/gatehouse-auth/gatehouse/core => ../core
+	github.com/gatehouse-auth/gatehouse/storage/boltstore => ../storage/boltstore
+	github.com/gatehouse-auth/gatehouse/storage/memstore => ../storage/memstore
+)
