@@ -41,6 +41,14 @@
 // of which happened. Failures match core.ErrStoreUnavailable, so a request that meets
 // one is answered 503.
 //
+// # Copying a store
+//
+// The store implements core.Migrator. Export reads every key, session and revocation in
+// one read transaction, a snapshot, and copies it into memory before calling fn, so
+// that fn may take its time or call the store. Import writes a batch in one transaction
+// with one commit, keeping the indexes and the revocation filters in step; a filter an
+// import pushes past its capacity is rebuilt, larger, before Import returns.
+//
 // # Locking
 //
 // bbolt lets one opener at a time have the file, with flock(2). That holds across

@@ -347,7 +347,7 @@ func (s *Store) CompactTo(path string) error {
 type Stats struct {
 	// Writes is the number of writes made: each call that changed or could have
 	// changed the file (RevokeToken, CreateSession, Rotate, EndSession, a stored
-	// key, each Purge transaction).
+	// key, each Import, each Purge transaction).
 	Writes uint64
 	// Commits is the number of transactions that carried them; each costs two
 	// fdatasyncs. Writes/Commits is how many writes shared a commit on average.

@@ -1,0 +1,6 @@
+//go:build !race
+
+package main_test
+
+// raceEnabled builds the command under test with -race when its tests run with it.
+const raceEnabled = false

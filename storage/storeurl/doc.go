@@ -1,0 +1,47 @@
+// Package storeurl opens a gatehouse store named by a URL, so that an application, its
+// configuration and the gatehouse command name stores the same way:
+//
+//	bolt:PATH                              a bbolt file (boltstore), created if missing
+//	redis://[user:password@]host:port/db   a Redis database (redisstore)
+//	rediss://…                             the same over TLS
+//	memory                                 an empty in-memory store (memstore)
+//
+// This is the GATEHOUSE_STORE setting of the example servers.
+//
+//	store, err := storeurl.Open(ctx, os.Getenv("GATEHOUSE_STORE"))
+//	if err != nil {
+//		return err
+//	}
+//	defer store.Close()
+//	auth, err := core.New(store)
+//
+// # Errors
+//
+// A URL that names no store it knows, a bolt: URL without a path, a Redis URL without a
+// host or with a bad database number are refused by Parse, and so by Open before it
+// touches anything, with an error matching core.ErrConfig. So are a bolt path that is
+// a directory or lies in a directory that does not exist (Open does not create
+// directories), and, with WithoutCreate, a bolt file that does not exist (that error
+// matches fs.ErrNotExist too). Failures to open a store that is named correctly are the
+// store's own: boltstore.ErrLocked when another process has the file, boltstore.ErrCorrupt
+// for a damaged one, and errors matching core.ErrStoreUnavailable when Redis cannot be
+// reached. Errors never show a Redis password: URLs are printed with it replaced.
+//
+// # Redis
+//
+// Open makes the go-redis client itself, from redis.ParseURL, and sets it up to fail
+// fast rather than wait through retries, as the redisstore documentation recommends:
+// one dial attempt (DialerRetries 1), one retry of a failed command (MaxRetries 1),
+// and a DialTimeout of DefaultDialTimeout. The URL's max_retries and dial_timeout
+// parameters, and WithRedisClientOptions, override them. The store returned owns the
+// client: Close closes both. It is not a *redisstore.Store but wraps one; it
+// implements core.Migrator like the others.
+//
+// # What it does not do
+//
+//   - It does not create directories, and does not expand ~ or environment variables
+//     in paths: bolt:~/x.db names a file in a directory called "~".
+//   - It does not accept Redis Cluster or Sentinel URLs; build those clients with
+//     go-redis and pass them to redisstore.New.
+//   - memory is a new, empty store at every Open: nothing is shared or kept.
+package storeurl

@@ -1,0 +1,254 @@
+package storeurl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/gatehouse-auth/gatehouse/storage/boltstore"
+	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// Kind is the kind of store a URL names.
+type Kind string
+
+// The kinds of store.
+const (
+	Bolt   Kind = "bolt"   // bolt:PATH
+	Redis  Kind = "redis"  // redis:// or rediss://
+	Memory Kind = "memory" // memory
+)
+
+// forms is what every error about an unknown URL lists.
+const forms = "want bolt:PATH, redis://host:port/db, rediss://host:port/db or memory"
+
+// Location is what a store URL names, as Parse reads it.
+type Location struct {
+	Kind Kind
+	// Path is the file of a bolt: URL, as written: a relative path is relative to the
+	// working directory.
+	Path string
+	// Addr (host:port), DB and TLS (rediss://) describe a Redis URL.
+	Addr string
+	DB   int
+	TLS  bool
+
+	raw string
+}
+
+// String returns the URL the location was parsed from, with its password, if any,
+// replaced by "xxxxx".
+func (l Location) String() string {
+	if l.Kind == Redis {
+		return redact(l.raw)
+	}
+	return l.raw // a path: not a URL to reformat
+}
+
+// Parse reads a store URL without opening anything. It fails, with an error matching
+// core.ErrConfig, for a URL of an unknown kind, a bolt: URL without a path, and a Redis
+// URL that redis.ParseURL refuses or that names no host.
+func Parse(raw string) (Location, error) {
+	loc := Location{raw: raw}
+	switch {
+	case raw == "":
+		return loc, fmt.Errorf("%w: storeurl: empty store URL: %s", core.ErrConfig, forms)
+	case raw == "memory":
+		loc.Kind = Memory
+		return loc, nil
+	case strings.HasPrefix(raw, "bolt:"):
+		return parseBolt(loc)
+	case strings.HasPrefix(raw, "redis://"), strings.HasPrefix(raw, "rediss://"):
+		return parseRedis(loc)
+	}
+	return loc, fmt.Errorf("%w: storeurl: unknown store %q: %s", core.ErrConfig, redact(raw), forms)
+}
+
+func parseBolt(loc Location) (Location, error) {
+	loc.Kind = Bolt
+	path := strings.TrimPrefix(loc.raw, "bolt:")
+	if rest, ok := strings.CutPrefix(path, "//"); ok {
+		// bolt:///var/lib/x.db, URL style, is the file /var/lib/x.db; bolt://x is not
+		// a file path at all.
+		if !strings.HasPrefix(rest, "/") {
+			return loc, fmt.Errorf("%w: storeurl: %q names a host, not a file: a bolt store is a file, "+
+				"such as bolt:gatehouse.db or bolt:/var/lib/app/gatehouse.db", core.ErrConfig, loc.raw)
+		}
+		path = rest
+	}
+	switch {
+	case path == "":
+		return loc, fmt.Errorf("%w: storeurl: bolt: needs a file path, such as bolt:gatehouse.db", core.ErrConfig)
+	case strings.ContainsRune(path, 0):
+		return loc, fmt.Errorf("%w: storeurl: bolt: path %q holds a NUL byte", core.ErrConfig, path)
+	case strings.HasSuffix(path, "/"):
+		return loc, fmt.Errorf("%w: storeurl: bolt:%s names a directory: a bolt store is a file, such as bolt:%sgatehouse.db",
+			core.ErrConfig, path, path)
+	}
+	loc.Path = path
+	return loc, nil
+}
+
+func parseRedis(loc Location) (Location, error) {
+	loc.Kind = Redis
+	u, err := url.Parse(loc.raw)
+	if err != nil {
+		// url.Parse's error quotes the whole URL, password included: say less.
+		return loc, fmt.Errorf("%w: storeurl: %s is not a Redis URL, such as redis://127.0.0.1:6379/0", core.ErrConfig, redact(loc.raw))
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return loc, fmt.Errorf("%w: storeurl: %s is not a Redis URL: it names no host; want redis://host:port/db, such as redis://127.0.0.1:6379/0",
+			core.ErrConfig, redact(loc.raw))
+	}
+	o, err := redis.ParseURL(loc.raw)
+	if err != nil {
+		return loc, fmt.Errorf("%w: storeurl: %s is not a Redis URL: %s", core.ErrConfig, redact(loc.raw), strings.TrimPrefix(err.Error(), "redis: "))
+	}
+	loc.Addr, loc.DB, loc.TLS = o.Addr, o.DB, o.TLSConfig != nil
+	return loc, nil
+}
+
+// Open opens the store url names (see the package doc). ctx bounds the connection to
+// Redis and its first commands; a bolt file waits for its lock as long as the lock
+// timeout (boltstore.WithLockTimeout, 1 s by default) instead.
+func Open(ctx context.Context, raw string, opts ...Option) (core.Store, error) {
+	loc, err := Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch loc.Kind {
+	case Memory:
+		return memstore.New(), nil
+	case Bolt:
+		return openBolt(loc, o)
+	default:
+		return openRedis(ctx, loc, o)
+	}
+}
+
+func openBolt(loc Location, o options) (core.Store, error) {
+	if err := checkBoltPath(loc, o.noCreate); err != nil {
+		return nil, err
+	}
+	bo := o.bolt
+	if o.logger != nil {
+		bo = append([]boltstore.Option{boltstore.WithLogger(o.logger)}, bo...)
+	}
+	s, err := boltstore.Open(loc.Path, bo...)
+	if err != nil {
+		return nil, fmt.Errorf("storeurl: %s: %w", loc, err)
+	}
+	return s, nil
+}
+
+// checkBoltPath refuses, as configuration errors, what boltstore would report as a
+// failure to open: a directory, a missing directory, and a missing file if noCreate.
+func checkBoltPath(loc Location, noCreate bool) error {
+	info, err := os.Stat(loc.Path)
+	switch {
+	case err == nil && info.IsDir():
+		return fmt.Errorf("%w: storeurl: %s: %s is a directory: a bolt store is a file", core.ErrConfig, loc, loc.Path)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil // permissions and the like: boltstore reports them as it opens
+	case noCreate:
+		return fmt.Errorf("%w: storeurl: %s: %s does not exist (%w)", core.ErrConfig, loc, loc.Path, fs.ErrNotExist)
+	}
+	dir := filepath.Dir(loc.Path)
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return fmt.Errorf("%w: storeurl: %s: directory %s does not exist; it is not created", core.ErrConfig, loc, dir)
+	}
+	return nil
+}
+
+func openRedis(ctx context.Context, loc Location, o options) (core.Store, error) {
+	ro, err := redis.ParseURL(loc.raw) // Parse checked it
+	if err != nil {
+		return nil, fmt.Errorf("%w: storeurl: %s: %w", core.ErrConfig, loc, err)
+	}
+	q := mustQuery(loc.raw)
+	ro.DialerRetries = 1
+	if !q.Has("max_retries") {
+		ro.MaxRetries = 1
+	}
+	if !q.Has("dial_timeout") {
+		ro.DialTimeout = DefaultDialTimeout
+	}
+	for _, fn := range o.redisClient {
+		fn(ro)
+	}
+	client := redis.NewClient(ro)
+	rs := o.redis
+	if o.logger != nil {
+		rs = append([]redisstore.Option{redisstore.WithLogger(o.logger)}, rs...)
+	}
+	s, err := redisstore.New(ctx, client, rs...)
+	if err != nil {
+		_ = client.Close()
+		return nil, fmt.Errorf("storeurl: %s: %w", loc, err)
+	}
+	return &redisStore{Store: s, client: client}, nil
+}
+
+func mustQuery(raw string) url.Values {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return url.Values{}
+	}
+	return u.Query()
+}
+
+// redisStore is a redisstore.Store that owns its client.
+type redisStore struct {
+	*redisstore.Store
+	client *redis.Client
+}
+
+var _ core.Migrator = (*redisStore)(nil)
+
+// Close closes the store, then its client.
+func (s *redisStore) Close() error {
+	if err := s.Store.Close(); err != nil {
+		return err // closed already: so is the client
+	}
+	if err := s.client.Close(); err != nil {
+		return fmt.Errorf("%w: storeurl: closing the Redis client: %w", core.ErrStoreUnavailable, err)
+	}
+	return nil
+}
+
+// redact replaces the password of a URL by "xxxxx", also when the URL does not parse.
+func redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		if u.User == nil {
+			return raw // as written: Redacted would reformat it ("redis://" as "redis:")
+		}
+		return u.Redacted()
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPassword := strings.Cut(rest[:at], ":")
+	if !hasPassword {
+		return raw
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
+}
