@@ -199,6 +199,13 @@ func (f *faultStore) LoadOrStoreKey(ctx context.Context, name string, value []by
 	return f.Store.LoadOrStoreKey(ctx, name, value)
 }
 
+func (f *faultStore) Consume(ctx context.Context, id string, exp time.Time) (bool, error) {
+	if err := f.check("Consume"); err != nil {
+		return false, err
+	}
+	return f.Store.Consume(ctx, id, exp)
+}
+
 func (f *faultStore) Purge(ctx context.Context, now time.Time) (int, error) {
 	if err := f.check("Purge"); err != nil {
 		return 0, err

@@ -197,10 +197,9 @@ func (a *Auth) callbackError(ex Exchange, st *loginState, err error) {
 }
 
 // consumeState opens the state cookie, matches it with the state parameter and the
-// route's provider, and burns it. The burn is a revocation of "state:"+id until the
-// state's expiry, checked first: a replayed callback finds it. Two callbacks racing
-// with the same state could both pass the check; the provider's one-time code then lets
-// at most one of them through.
+// route's provider, and burns it with Store.Consume until the state's expiry: of every
+// callback carrying the same state, replayed or racing, on one instance or on several
+// sharing the store, exactly one gets past here.
 func (a *Auth) consumeState(ex Exchange) (*loginState, error) {
 	w := &a.cfg.web
 	raw, ok := cookie(ex, w.cookies.StateName)
@@ -218,16 +217,12 @@ func (a *Auth) consumeState(ex Exchange) (*loginState, error) {
 	if name := ex.PathValue("provider"); (name != "" && name != st.Provider) || w.byName[st.Provider] == nil {
 		return nil, fmt.Errorf("%w: wrong provider", ErrLoginState)
 	}
-	ctx := ex.Context()
-	used, err := a.store.IsRevoked(ctx, "state:"+st.ID, "")
+	first, err := a.store.Consume(ex.Context(), "state:"+st.ID, time.Unix(st.Expires, 0))
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	if used {
+	if !first {
 		return nil, fmt.Errorf("%w: state already used", ErrLoginState)
-	}
-	if err := a.store.RevokeToken(ctx, "state:"+st.ID, time.Unix(st.Expires, 0)); err != nil {
-		return nil, storeErr(err)
 	}
 	return st, nil
 }

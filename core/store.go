@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// Store is where gatehouse keeps sessions, revocations and generated keys.
+// Store is where gatehouse keeps sessions, revocations, generated keys and the
+// one-time values (sign-in states) it has consumed.
 //
 // The doc comment of each method is the contract; core/storetest checks every clause,
 // and a store passes it with one line: storetest.Run(t, newStore).
@@ -70,9 +71,21 @@ type Store interface {
 	// all get the same value back. Keys never expire and are never purged.
 	LoadOrStoreKey(ctx context.Context, name string, value []byte) ([]byte, error)
 
-	// Purge deletes revocations whose expiry is at or before now, and sessions for which
-	// now is at or after Session.PurgeAt(). It returns how many entries it deleted. Its
-	// cost grows with the number of expired entries, not with the size of the store.
+	// Consume records that the one-time value id (a sign-in state) is used until exp,
+	// and reports whether this call was the first to use it: of calls with the same id,
+	// sequential or concurrent, on one store or on several instances sharing it, exactly
+	// one gets true; the others get false and change nothing. The store may forget id
+	// only once exp has passed; Purge(now) with now at or after exp deletes it and counts
+	// it, and the id can then be consumed again. Consumed ids have a namespace of their
+	// own: consuming an id never makes IsRevoked true for it, as a jti or a sid, and
+	// revoking one never consumes it. An empty id is refused with an error; after an
+	// error, id may or may not be recorded.
+	Consume(ctx context.Context, id string, exp time.Time) (bool, error)
+
+	// Purge deletes revocations and consumed ids whose expiry is at or before now, and
+	// sessions for which now is at or after Session.PurgeAt(). It returns how many
+	// entries it deleted. Its cost grows with the number of expired entries, not with
+	// the size of the store.
 	Purge(ctx context.Context, now time.Time) (int, error)
 
 	// Close releases the store. Calls after Close return ErrStoreClosed.
@@ -149,7 +162,9 @@ type Rotation struct {
 // sets quickly.
 type Migrator interface {
 	// Export calls fn with every key, session and revocation in the store, in no
-	// particular order, stopping at the first error fn returns.
+	// particular order, stopping at the first error fn returns. Consumed ids
+	// (Store.Consume) are not exported: they live minutes, and a store they are not
+	// copied to takes them for unused.
 	Export(ctx context.Context, fn func(Entry) error) error
 	// Import writes entries as they are, overwriting what has the same kind and id; an
 	// import is atomic per call where the store can make it so. Revocations keep the

@@ -32,15 +32,16 @@ func (s *keyStore) LoadOrStoreKey(_ context.Context, name string, v []byte) ([]b
 	s.keys[name] = v
 	return v, nil
 }
-func (s *keyStore) RevokeToken(context.Context, string, time.Time) error    { return errUnused }
-func (s *keyStore) IsRevoked(context.Context, string, string) (bool, error) { return false, errUnused }
-func (s *keyStore) CreateSession(context.Context, *Session) error           { return errUnused }
-func (s *keyStore) Session(context.Context, string) (*Session, error)       { return nil, errUnused }
-func (s *keyStore) Sessions(context.Context, string) ([]*Session, error)    { return nil, errUnused }
-func (s *keyStore) Rotate(context.Context, Rotation) (*Session, error)      { return nil, errUnused }
-func (s *keyStore) EndSession(context.Context, string) (*Session, error)    { return nil, errUnused }
-func (s *keyStore) Purge(context.Context, time.Time) (int, error)           { return 0, errUnused }
-func (s *keyStore) Close() error                                            { return nil }
+func (s *keyStore) RevokeToken(context.Context, string, time.Time) error     { return errUnused }
+func (s *keyStore) IsRevoked(context.Context, string, string) (bool, error)  { return false, errUnused }
+func (s *keyStore) CreateSession(context.Context, *Session) error            { return errUnused }
+func (s *keyStore) Session(context.Context, string) (*Session, error)        { return nil, errUnused }
+func (s *keyStore) Sessions(context.Context, string) ([]*Session, error)     { return nil, errUnused }
+func (s *keyStore) Rotate(context.Context, Rotation) (*Session, error)       { return nil, errUnused }
+func (s *keyStore) EndSession(context.Context, string) (*Session, error)     { return nil, errUnused }
+func (s *keyStore) Purge(context.Context, time.Time) (int, error)            { return 0, errUnused }
+func (s *keyStore) Consume(context.Context, string, time.Time) (bool, error) { return false, errUnused }
+func (s *keyStore) Close() error                                             { return nil }
 
 // fakeExchange is an Exchange over plain values, for the unit tests of the helpers the
 // routes use; core/authtest runs the routes themselves over real servers.

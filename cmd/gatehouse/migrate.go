@@ -36,7 +36,9 @@ overwrites the destination's keys with the source's.
 Stop the servers that use the source first. A bolt source is locked while a server
 has it open; a Redis source is not, and writes made while migrate runs may be missed.
 The source is not changed. A Redis destination drops at once the entries that have
-expired by its clock.`,
+expired by its clock. The record of which sign-in states were used is not copied: a
+state lives ten minutes, and one used within ten minutes before the move can be used
+once more on the destination, where the provider's one-time code still stops it.`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) error {
 		from := fs.String("from", "", "copy from the store at `URL`; a bolt file must exist")
 		to := fs.String("to", "", "copy into the store at `URL`; a bolt file is created if missing")

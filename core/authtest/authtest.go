@@ -255,6 +255,13 @@ func (s *failStore) LoadOrStoreKey(ctx context.Context, name string, value []byt
 	return s.Store.LoadOrStoreKey(ctx, name, value)
 }
 
+func (s *failStore) Consume(ctx context.Context, id string, exp time.Time) (bool, error) {
+	if s.down.Load() {
+		return false, errDown
+	}
+	return s.Store.Consume(ctx, id, exp)
+}
+
 func (s *failStore) Purge(ctx context.Context, now time.Time) (int, error) {
 	if s.down.Load() {
 		return 0, errDown

@@ -165,6 +165,8 @@ func testClosed(t *testing.T, h harness) {
 	check("EndSession", err)
 	_, err = s.LoadOrStoreKey(ctx, "k", []byte("w"))
 	check("LoadOrStoreKey", err)
+	_, err = s.Consume(ctx, "state-1", at(hour))
+	check("Consume", err)
 	_, err = s.Purge(ctx, at(day))
 	check("Purge", err)
 	check("second Close", s.Close())

@@ -27,6 +27,14 @@ func testMigrator(t *testing.T, h harness) {
 		importAll(t, s, nil)
 	})
 
+	t.Run("Consumed ids are not exported", func(t *testing.T) {
+		s := h.open(t)
+		wantConsume(t, s, "state-1", at(hour), true)
+		if got := export(t, s); len(got) != 0 {
+			t.Errorf("Export of a store holding one consumed id listed %d entries, want none", len(got))
+		}
+	})
+
 	t.Run("Round trip", func(t *testing.T) {
 		src := h.open(t)
 		want := fill(t, src)

@@ -32,6 +32,13 @@ import (
 //     wins.
 //   - Keys: LoadOrStoreKey keeps the first value, for sequential and concurrent callers,
 //     copies values in and out, and keys survive Purge.
+//   - Consume: the first call with an id gets true and every later one false (with any
+//     expiry), until Purge deletes it at its exact expiry, counted with the rest, after
+//     which it can be consumed again; ids are independent of each other and of
+//     revocations (consuming an id never makes IsRevoked true for it as a jti or a
+//     sid, and a revoked one is not consumed); of 50 concurrent calls with one id
+//     exactly one gets true; an empty id is refused; with a cancelled context an
+//     answer is right; after Close it fails with core.ErrStoreClosed.
 //   - Purge: deletes revocations and sessions at their exact expiry (Session.PurgeAt,
 //     recomputed after Rotate), keeps the rest, and counts what it deleted.
 //   - Concurrency: mixed concurrent calls lose no write, and EndSession racing Rotate
@@ -42,13 +49,13 @@ import (
 //     the answer is right, and a failure is never an answer (such as ErrRefreshReused)
 //     nor a half-done write.
 //   - Migrator, for a store that implements core.Migrator (skipped otherwise): Export
-//     lists every key, session and revocation once, exactly; Import of that list into
-//     a fresh store gives a store that exports the same, answers every method the
-//     same and purges every entry at the same instant; importing twice changes nothing;
-//     an imported revocation keeps the later of two expiries; imported keys and
-//     sessions overwrite (a session that changes subject leaves the old subject's
-//     list); Export stops at and returns fn's first error; both fail with
-//     core.ErrStoreClosed after Close.
+//     lists every key, session and revocation once, exactly, and no consumed id;
+//     Import of that list into a fresh store gives a store that exports the same,
+//     answers every method but Consume the same and purges every entry at the same
+//     instant; importing twice changes nothing; an imported revocation keeps the
+//     later of two expiries; imported keys and sessions overwrite (a session that
+//     changes subject leaves the old subject's list); Export stops at and returns
+//     fn's first error; both fail with core.ErrStoreClosed after Close.
 //
 // Run calls newStore once per subtest, one subtest at a time. Each store it returns must
 // be empty and must not share state with the stores made before it. Run closes every
@@ -72,6 +79,7 @@ func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
 		{"EndSession", testEndSession},
 		{"Rotate", testRotate},
 		{"Keys", testKeys},
+		{"Consume", testConsume},
 		{"Purge", testPurge},
 		{"Concurrency", testConcurrency},
 		{"Closed", testClosed},

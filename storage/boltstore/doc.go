@@ -8,9 +8,10 @@
 //	defer store.Close()
 //	auth, err := core.New(store, ...)
 //
-// It passes core/storetest. Sessions are stored as JSON; revocations as an id and an
-// expiry, with an index by expiry so that Purge reads only what has expired, and a
-// session index by user so that Sessions is a prefix scan.
+// It passes core/storetest. Sessions are stored as JSON; revocations, and consumed
+// sign-in states (Consume) apart from them, as an id and an expiry, with an index by
+// expiry so that Purge reads only what has expired, and a session index by user so that
+// Sessions is a prefix scan. Consume is one transaction of the writer, like every write.
 //
 // # Revocation checks
 //
@@ -43,8 +44,8 @@
 //
 // # Copying a store
 //
-// The store implements core.Migrator. Export reads every key, session and revocation in
-// one read transaction, a snapshot, and copies it into memory before calling fn, so
+// The store implements core.Migrator. Export reads every key, session and revocation
+// (not consumed sign-in states, which live minutes) in one read transaction, a snapshot, and copies it into memory before calling fn, so
 // that fn may take its time or call the store. Import writes a batch in one transaction
 // with one commit, keeping the indexes and the revocation filters in step; a filter an
 // import pushes past its capacity is rebuilt, larger, before Import returns.
@@ -64,6 +65,9 @@
 // before bbolt maps it (a truncated file would otherwise fault), checks its buckets,
 // and reads every revocation to build the filters, with panics and memory faults turned
 // into errors. It does not read every page; Check does. An empty file is a new store.
+//
+// A file of the first layout, which had no bucket of consumed states, gets one when it
+// is opened; versions of this package from before that refuse the file from then on.
 //
 // # What it does not do
 //

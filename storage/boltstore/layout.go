@@ -20,8 +20,8 @@ var (
 	bucketMeta = []byte("meta")
 	// bucketRevocations maps kind ‖ id to the revocation's expiry (timeKey).
 	bucketRevocations = []byte("revocations")
-	// bucketExpiry indexes every revocation and session by when Purge may delete it:
-	// timeKey(expiry) ‖ kind ‖ id, with an empty value.
+	// bucketExpiry indexes every revocation, session and consumed id by when Purge may
+	// delete it: timeKey(expiry) ‖ kind ‖ id, with an empty value.
 	bucketExpiry = []byte("expiry")
 	// bucketSessions maps a session id to the JSON of its core.Session.
 	bucketSessions = []byte("sessions")
@@ -29,24 +29,30 @@ var (
 	bucketSubjects = []byte("subjects")
 	// bucketKeys maps a key name to its value (LoadOrStoreKey).
 	bucketKeys = []byte("keys")
+	// bucketConsumed maps a consumed one-time id (Consume) to its expiry (timeKey).
+	// It is apart from bucketRevocations, so that the revocation filters never hold
+	// one. Layout 1 had no such bucket; Open adds it to a file of layout 1.
+	bucketConsumed = []byte("consumed")
 
-	allBuckets = [][]byte{bucketMeta, bucketRevocations, bucketExpiry, bucketSessions, bucketSubjects, bucketKeys}
+	allBuckets = [][]byte{bucketMeta, bucketRevocations, bucketExpiry, bucketSessions, bucketSubjects, bucketKeys, bucketConsumed}
 
-	formatKey     = []byte("format")
-	formatVersion = []byte("1")
+	formatKey       = []byte("format")
+	formatVersion   = []byte("2")
+	formatVersionV1 = []byte("1")
 )
 
 // Kinds of entry, the byte after the time in an expiry key and the first byte of a
 // revocation key. A revoked token and a revoked session of the same id are two entries.
 const (
-	kindToken   byte = 't' // revoked jti
-	kindSession byte = 's' // revoked session id
-	kindRecord  byte = 'r' // a stored session, in the expiry index only
+	kindToken    byte = 't' // revoked jti
+	kindSession  byte = 's' // revoked session id
+	kindRecord   byte = 'r' // a stored session, in the expiry index only
+	kindConsumed byte = 'c' // a consumed id, in the expiry index only
 )
 
-// MaxIDLength is the longest jti, session id, subject or key name the store accepts,
-// in bytes. Longer ones are refused by the methods that write them; lookups of longer
-// ones find nothing.
+// MaxIDLength is the longest jti, session id, subject, key name or consumed id the
+// store accepts, in bytes. Longer ones are refused by the methods that write them;
+// lookups of longer ones find nothing.
 const MaxIDLength = 4096
 
 var (

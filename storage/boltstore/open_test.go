@@ -295,3 +295,74 @@ func TestCompactTo(t *testing.T) {
 		t.Errorf("Purge of the compacted copy = %d, %v; want 1000", n, err)
 	}
 }
+
+// TestLayoutV1IsUpgraded opens a file of layout 1, which had no bucket of consumed ids:
+// Open adds it, once, and keeps everything else; a file that lacks the bucket but
+// claims another layout is refused.
+func TestLayoutV1IsUpgraded(t *testing.T) {
+	// downgrade turns a closed store file into one of layout 1 claiming version v.
+	downgrade := func(t *testing.T, path, v string) {
+		t.Helper()
+		db, err := bolt.Open(path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Update(func(tx *bolt.Tx) error {
+			if tx.Bucket([]byte("consumed")) != nil {
+				if err := tx.DeleteBucket([]byte("consumed")); err != nil {
+					return err
+				}
+			}
+			return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte(v))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "v1.db")
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeToken(ctx, "jti-1", base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, session("sid-1", "alice")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	downgrade(t, path, "1")
+
+	for round := range 2 {
+		s := openAt(t, path)
+		mustRevoked(t, s, "jti-1", "", true)
+		if got, err := s.Session(ctx, "sid-1"); err != nil || got == nil {
+			t.Fatalf("round %d: Session(sid-1) = %v, %v; want the session", round, got, err)
+		}
+		ok, err := s.Consume(ctx, "state:1", base.Add(time.Hour))
+		if err != nil || ok != (round == 0) {
+			t.Errorf("round %d: Consume(state:1) = %v, %v; want %v", round, ok, err, round == 0)
+		}
+		if err := s.Check(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for _, v := range []string{"2", "0", ""} {
+		downgrade(t, path, v)
+		if s, err := boltstore.Open(path); !errors.Is(err, boltstore.ErrCorrupt) {
+			if err == nil {
+				s.Close()
+			}
+			t.Errorf("Open of a file of version %q without the consumed bucket: error = %v, want ErrCorrupt", v, err)
+		}
+	}
+}

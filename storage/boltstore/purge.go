@@ -13,10 +13,10 @@ import (
 // does not hold back the writes queued behind it for long.
 const purgeChunk = 10_000
 
-// Purge deletes revocations whose expiry is at or before now and sessions for which now
-// is at or after PurgeAt, and returns how many it deleted. It walks the expiry index
-// from its start and stops at the first entry not yet due, so its cost grows with the
-// number of expired entries only. It deletes in transactions of at most purgeChunk
+// Purge deletes revocations and consumed ids whose expiry is at or before now and
+// sessions for which now is at or after PurgeAt, and returns how many it deleted. It
+// walks the expiry index from its start and stops at the first entry not yet due, so
+// its cost grows with the number of expired entries only. It deletes in transactions of at most purgeChunk
 // entries; if one fails, the count returned is of the entries deleted before.
 //
 // When more than half of the ids a revocation filter was built with have been purged,
@@ -71,6 +71,7 @@ func purgeChunkTx(tx *bolt.Tx, limit []byte) (n, tokens, sessions int, more bool
 		due = append(due, bytes.Clone(k))
 	}
 	revs, idx, sess := tx.Bucket(bucketRevocations), tx.Bucket(bucketExpiry), tx.Bucket(bucketSessions)
+	consumed := tx.Bucket(bucketConsumed)
 	for _, k := range due {
 		if len(k) < 10 {
 			return 0, 0, 0, false, fmt.Errorf("%w: expiry index key of %d bytes", ErrCorrupt, len(k))
@@ -92,6 +93,14 @@ func purgeChunkTx(tx *bolt.Tx, limit []byte) (n, tokens, sessions int, more bool
 				} else {
 					sessions++
 				}
+			}
+		case kindConsumed:
+			// Consume never moves an expiry; check anyway, as for revocations.
+			if v := consumed.Get(id); v != nil && bytes.Equal(v, k[:8]) {
+				if err := consumed.Delete(id); err != nil {
+					return 0, 0, 0, false, err
+				}
+				n++
 			}
 		case kindRecord:
 			if raw := sess.Get(id); raw != nil {

@@ -199,14 +199,17 @@ func (s *Store) checkSize() error {
 	})
 }
 
-// initBuckets creates the buckets in a new file and checks them in an existing one.
+// initBuckets creates the buckets in a new file, checks them in an existing one, and
+// adds bucketConsumed to a file of layout 1, which had every other bucket.
 func (s *Store) initBuckets() error {
 	var present, foreign int
+	var hasConsumed bool
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 			for _, b := range allBuckets {
 				if bytes.Equal(name, b) {
 					present++
+					hasConsumed = hasConsumed || bytes.Equal(name, bucketConsumed)
 					return nil
 				}
 			}
@@ -218,6 +221,8 @@ func (s *Store) initBuckets() error {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	switch {
+	case foreign == 0 && present == len(allBuckets)-1 && !hasConsumed:
+		return s.upgradeV1()
 	case foreign > 0 || (present > 0 && present < len(allBuckets)):
 		return fmt.Errorf("%w: found %d of its %d buckets and %d others", ErrCorrupt, present, len(allBuckets), foreign)
 	case present == 0:
@@ -241,6 +246,27 @@ func (s *Store) initBuckets() error {
 		}
 		return nil
 	})
+}
+
+// upgradeV1 turns a file of layout 1 into one of the current layout, in one
+// transaction: it adds bucketConsumed, empty, and sets the version.
+func (s *Store) upgradeV1() error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(formatKey); !bytes.Equal(v, formatVersionV1) {
+			return fmt.Errorf("%w: layout version %q without a %q bucket", ErrCorrupt, v, bucketConsumed)
+		}
+		if _, err := tx.CreateBucket(bucketConsumed); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(formatKey, formatVersion)
+	})
+	switch {
+	case errors.Is(err, ErrCorrupt):
+		return err
+	case err != nil:
+		return failed("upgrade layout 1", err)
+	}
+	return nil
 }
 
 // guard runs fn, turning a panic, and a memory fault in the file's mapping, into an
@@ -346,8 +372,8 @@ func (s *Store) CompactTo(path string) error {
 // Stats are counters of a store since Open, for monitoring.
 type Stats struct {
 	// Writes is the number of writes made: each call that changed or could have
-	// changed the file (RevokeToken, CreateSession, Rotate, EndSession, a stored
-	// key, each Import, each Purge transaction).
+	// changed the file (RevokeToken, CreateSession, Rotate, EndSession, Consume, a
+	// stored key, each Import, each Purge transaction).
 	Writes uint64
 	// Commits is the number of transactions that carried them; each costs two
 	// fdatasyncs. Writes/Commits is how many writes shared a commit on average.

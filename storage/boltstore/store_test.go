@@ -106,6 +106,9 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if _, err := s.LoadOrStoreKey(ctx, "signing", key); err != nil {
 		t.Fatal(err)
 	}
+	if ok, err := s.Consume(ctx, "state:1", base.Add(time.Hour)); err != nil || !ok {
+		t.Fatalf("Consume(state:1) = %v, %v; want true", ok, err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -128,9 +131,12 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if v, err := s.LoadOrStoreKey(ctx, "signing", []byte("other")); err != nil || !bytes.Equal(v, key) {
 		t.Errorf("LoadOrStoreKey after reopen = %q, %v; want %q", v, err, key)
 	}
+	if ok, err := s.Consume(ctx, "state:1", base.Add(time.Hour)); err != nil || ok {
+		t.Errorf("Consume(state:1) after reopen = %v, %v; want false", ok, err)
+	}
 	// The expiry index came back too: Purge finds exactly what is due.
-	if n2, err := s.Purge(ctx, base.Add(time.Hour)); err != nil || n2 != n+1 {
-		t.Errorf("Purge after reopen = %d, %v; want %d (the tokens and sid-ended)", n2, err, n+1)
+	if n2, err := s.Purge(ctx, base.Add(time.Hour)); err != nil || n2 != n+2 {
+		t.Errorf("Purge after reopen = %d, %v; want %d (the tokens, sid-ended and state:1)", n2, err, n+2)
 	}
 	if err := s.Check(); err != nil {
 		t.Error(err)
@@ -255,6 +261,11 @@ func TestInvalidIDs(t *testing.T) {
 	}
 	if _, err := s.LoadOrStoreKey(ctx, "", []byte("v")); !errors.Is(err, boltstore.ErrInvalidID) {
 		t.Errorf("LoadOrStoreKey(\"\"): error = %v, want ErrInvalidID", err)
+	}
+	for _, id := range []string{"", long} {
+		if ok, err := s.Consume(ctx, id, base); ok || !errors.Is(err, boltstore.ErrInvalidID) {
+			t.Errorf("Consume(%.10q) = %v, %v; want ErrInvalidID", id, ok, err)
+		}
 	}
 	// Lookups of such ids find nothing rather than fail.
 	mustRevoked(t, s, long, long, false)

@@ -20,8 +20,9 @@
 // expired (and with the stale heap entries Rotate leaves, which are bounded), not with the
 // size of the store.
 //
-// Export and Import (core.Migrator) copy the whole content out and in: Export from one
-// snapshot taken under the read lock, Import atomically under the write lock.
+// Export and Import (core.Migrator) copy the whole content out and in, but for consumed
+// sign-in states (Consume), which are not exported: Export from one snapshot taken under
+// the read lock, Import atomically under the write lock.
 //
 // # What it does not do
 //

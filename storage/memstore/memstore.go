@@ -23,6 +23,7 @@ type Store struct {
 	sessions map[string]*core.Session
 	subjects map[string]map[string]struct{} // subject → its session ids
 	keys     map[string][]byte
+	consumed map[string]time.Time // consumed one-time id → until
 	expiries expiryHeap
 }
 
@@ -36,6 +37,7 @@ func New() *Store {
 		sessions: map[string]*core.Session{},
 		subjects: map[string]map[string]struct{}{},
 		keys:     map[string][]byte{},
+		consumed: map[string]time.Time{},
 	}
 }
 
@@ -186,8 +188,28 @@ func (s *Store) LoadOrStoreKey(_ context.Context, name string, value []byte) ([]
 	return bytes.Clone(value), nil
 }
 
-// Purge deletes revocations whose expiry is at or before now and sessions whose
-// PurgeAt is, and returns how many it deleted. Keys are never purged.
+// Consume records that the one-time value id is used until exp and reports whether this
+// call was the first, under the write lock. Consumed ids are kept apart from
+// revocations. An empty id is refused.
+func (s *Store) Consume(_ context.Context, id string, exp time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, core.ErrStoreClosed
+	}
+	if id == "" {
+		return false, errors.New("memstore: Consume of an empty id")
+	}
+	if _, ok := s.consumed[id]; ok {
+		return false, nil
+	}
+	s.consumed[id] = exp
+	s.push(expiry{at: exp, kind: kindConsumed, id: id})
+	return true, nil
+}
+
+// Purge deletes revocations and consumed ids whose expiry is at or before now and
+// sessions whose PurgeAt is, and returns how many it deleted. Keys are never purged.
 func (s *Store) Purge(_ context.Context, now time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -211,6 +233,11 @@ func (s *Store) Purge(_ context.Context, now time.Time) (int, error) {
 				s.deleteSession(sess)
 				n++
 			}
+		case kindConsumed:
+			if until, ok := s.consumed[e.id]; ok && !until.After(now) {
+				delete(s.consumed, e.id)
+				n++
+			}
 		}
 	}
 	return n, nil
@@ -225,7 +252,7 @@ func (s *Store) Close() error {
 		return core.ErrStoreClosed
 	}
 	s.closed = true
-	s.tokens, s.sids, s.sessions, s.subjects, s.keys, s.expiries = nil, nil, nil, nil, nil, nil
+	s.tokens, s.sids, s.sessions, s.subjects, s.keys, s.consumed, s.expiries = nil, nil, nil, nil, nil, nil, nil
 	return nil
 }
 
@@ -272,7 +299,7 @@ func (s *Store) deleteSession(sess *core.Session) {
 // rebuilt from the maps: amortised, each push stays O(log n).
 func (s *Store) push(e expiry) {
 	heap.Push(&s.expiries, e)
-	live := len(s.tokens) + len(s.sids) + len(s.sessions)
+	live := len(s.tokens) + len(s.sids) + len(s.sessions) + len(s.consumed)
 	if len(s.expiries) <= 2*live+64 {
 		return
 	}
@@ -286,6 +313,9 @@ func (s *Store) push(e expiry) {
 	for id, sess := range s.sessions {
 		h = append(h, expiry{at: sess.PurgeAt(), kind: kindSession, id: id})
 	}
+	for id, until := range s.consumed {
+		h = append(h, expiry{at: until, kind: kindConsumed, id: id})
+	}
 	heap.Init(&h)
 	s.expiries = h
 }
@@ -296,6 +326,7 @@ const (
 	kindToken kind = iota
 	kindSessionRevocation
 	kindSession
+	kindConsumed
 )
 
 // expiry says that the entry id of kind may be purged from at on.

@@ -12,7 +12,7 @@ var _ core.Migrator = (*Store)(nil)
 
 // Export calls fn with a copy of every key, session and revocation. The copies are
 // taken under the read lock, as one snapshot, and fn runs after the lock is released,
-// so fn may call the store.
+// so fn may call the store. Consumed ids are not exported (see core.Migrator).
 func (s *Store) Export(_ context.Context, fn func(core.Entry) error) error {
 	s.mu.RLock()
 	if s.closed {

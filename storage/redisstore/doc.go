@@ -24,14 +24,18 @@
 //	u:<subject>         the subject's session ids, by PurgeAt
 //	xr  xs              revocations and sessions by expiry, for Purge
 //	k:<name>            a key of LoadOrStoreKey
+//	c:<id>              a consumed sign-in state (Consume): its exact expiry; EXAT the expiry, rounded up
+//	xc                  consumed ids by expiry, for Purge
 //
 // Every key but the k: ones has an expiry: entries expire with what they record, and
 // the indexes lose their dead members at each write and expire a second after their
 // last live one, so nothing grows without bound even if Purge is never called. Keys
 // never expire. Writes that must be atomic (RevokeToken, CreateSession, Rotate,
-// EndSession, LoadOrStoreKey, Import, each step of Purge) are one Lua script each,
-// atomic across every instance; of 50 concurrent rotations of one refresh token on two
-// instances exactly one wins.
+// EndSession, LoadOrStoreKey, Consume, Import, each step of Purge) are one Lua script
+// each, atomic across every instance; of 50 concurrent rotations of one refresh token
+// on two instances exactly one wins, and of 50 concurrent Consume calls of one sign-in
+// state exactly one gets true. Consumed states are not revocations: they are not
+// published, never enter the filters, and are not exported.
 //
 // # The revocation filter
 //

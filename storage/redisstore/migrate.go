@@ -15,7 +15,8 @@ const exportBatch = 500
 // Export calls fn with every key, session and revocation of the store's prefix, found
 // by SCAN and read in pipelined batches, and stops at the first error fn returns,
 // returning it. It is not a snapshot: an entry written or deleted while Export runs
-// may or may not be seen. Stop the writers first for an exact copy.
+// may or may not be seen. Stop the writers first for an exact copy. Consumed ids are
+// not exported (see core.Migrator).
 func (s *Store) Export(ctx context.Context, fn func(core.Entry) error) error {
 	if s.closed.Load() {
 		return closedError("Export")

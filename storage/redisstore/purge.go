@@ -10,8 +10,8 @@ import (
 // holds Redis for long.
 const purgePage = 500
 
-// Purge deletes the revocations whose expiry is at or before now and the sessions
-// whose PurgeAt is, and returns how many it deleted.
+// Purge deletes the revocations and consumed ids whose expiry is at or before now and
+// the sessions whose PurgeAt is, and returns how many it deleted.
 //
 // Redis deletes expired keys by itself, by its own clock: a revocation or session
 // whose time has come on Redis's clock is usually gone before Purge looks. Purge does
@@ -50,6 +50,18 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 	}
 	for offset := 0; ; {
 		r, err := purgeSessionsScript.Run(ctx, s.rdb, []string{s.keys.sessionIndex()},
+			s.keys.prefix, nowArg, second, offset, purgePage).Int64Slice()
+		if err != nil {
+			return total, s.fail("Purge", err)
+		}
+		total += int(r[0])
+		offset += int(r[2])
+		if r[3] < purgePage {
+			break
+		}
+	}
+	for offset := 0; ; {
+		r, err := purgeConsumedScript.Run(ctx, s.rdb, []string{s.keys.consumedIndex()},
 			s.keys.prefix, nowArg, second, offset, purgePage).Int64Slice()
 		if err != nil {
 			return total, s.fail("Purge", err)

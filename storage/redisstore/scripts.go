@@ -152,6 +152,15 @@ revoke(KEYS[3], KEYS[4], 's:' .. ARGV[2], acc, ARGV[3])
 return h
 `)
 
+// consumeScript: KEYS consumed key, consumed index; ARGV id, exp. Returns 1 if this
+// call set the key, 0 if it was there.
+var consumeScript = redis.NewScript(lib + `
+if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EXAT', at(ARGV[2])) then return 0 end
+redis.call('ZADD', KEYS[2], sec(ARGV[2]), ARGV[1])
+tidy(KEYS[2])
+return 1
+`)
+
 // loadOrStoreScript: KEYS key; ARGV value.
 var loadOrStoreScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
@@ -202,6 +211,28 @@ for _, sid in ipairs(ms) do
     redis.call('DEL', key)
     redis.call('ZREM', KEYS[1], sid)
     redis.call('ZREM', ARGV[1] .. 'u:' .. h[1], sid)
+    r[1] = r[1] + 1
+  else
+    r[3] = r[3] + 1
+  end
+end
+return r
+`)
+
+// purgeConsumedScript: KEYS consumed index; ARGV as purgeRevocationsScript. Returns
+// {deleted, dropped, kept, page length}.
+var purgeConsumedScript = redis.NewScript(lib + `
+local ms = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', ARGV[4], ARGV[5])
+local r = {0, 0, 0, #ms}
+for _, id in ipairs(ms) do
+  local key = ARGV[1] .. 'c:' .. id
+  local v = redis.call('GET', key)
+  if not v then
+    redis.call('ZREM', KEYS[1], id)
+    r[2] = r[2] + 1
+  elseif not before(ARGV[2], v) then
+    redis.call('DEL', key)
+    redis.call('ZREM', KEYS[1], id)
     r[1] = r[1] + 1
   else
     r[3] = r[3] + 1

@@ -187,6 +187,8 @@ func (s *Store) Close() error {
 //	<p>xr         revocations by expiry second: members t:<jti> and s:<sid>
 //	<p>xs         sessions by PurgeAt second
 //	<p>k:<name>   a key: its value, no expiry
+//	<p>c:<id>     consumed one-time id: its expiry; EXAT the expiry
+//	<p>xc         consumed ids by expiry second
 //
 // Every key but the k: ones expires: entries with their expiry, indexes a second after
 // their latest member.
@@ -199,6 +201,8 @@ func (k keyspace) subject(sub string) string        { return k.prefix + "u:" + s
 func (k keyspace) revocations() string              { return k.prefix + "xr" }
 func (k keyspace) sessionIndex() string             { return k.prefix + "xs" }
 func (k keyspace) key(name string) string           { return k.prefix + "k:" + name }
+func (k keyspace) consumed(id string) string        { return k.prefix + "c:" + id }
+func (k keyspace) consumedIndex() string            { return k.prefix + "xc" }
 
 // match is the SCAN pattern of the keys that start with the prefix and then with tail,
 // itself a pattern.

@@ -107,6 +107,43 @@ func TestRotationRaceAcrossInstances(t *testing.T) {
 		}
 	})
 
+	t.Run("One consumer of 50", func(t *testing.T) {
+		// A sign-in state whose callback arrives 50 times at once, on two instances:
+		// exactly one of them gets past the state check.
+		for round := range 5 {
+			id := fmt.Sprintf("state:%d", round)
+			const n = 50
+			var (
+				wg    sync.WaitGroup
+				start = make(chan struct{})
+				wins  atomic.Int32
+				errs  = make([]error, n)
+			)
+			for i := range n {
+				s := a
+				if i%2 == 1 {
+					s = b
+				}
+				wg.Go(func() {
+					<-start
+					ok, err := s.Consume(ctx, id, future.Add(10*time.Minute))
+					errs[i] = err
+					if ok {
+						wins.Add(1)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			if got := wins.Load(); got != 1 {
+				t.Fatalf("round %d: %d of %d concurrent Consume calls got true, want 1", round, got, n)
+			}
+		}
+	})
+
 	t.Run("Logout racing a refresh", func(t *testing.T) {
 		// EndSession on one instance, Rotate on the other: the session ends up deleted
 		// and revoked on both, and the revocation covers what the rotation allowed.
@@ -177,6 +214,10 @@ func TestPrefixIsolation(t *testing.T) {
 		if _, err := s.LoadOrStoreKey(ctx, "signing", []byte("key-"+tag)); err != nil {
 			t.Fatal(err)
 		}
+		// The same id consumed under each prefix: each is the first there.
+		if ok, err := s.Consume(ctx, "state:shared", future); err != nil || !ok {
+			t.Fatalf("store %d: Consume(state:shared) = %v, %v; want true", i, ok, err)
+		}
 	}
 	for i, s := range stores {
 		tag := fmt.Sprint(i)
@@ -209,19 +250,22 @@ func TestPrefixIsolation(t *testing.T) {
 		}
 	}
 	// Purging one store deletes nothing of the others.
-	if n, err := stores[1].Purge(ctx, future.Add(100*365*24*time.Hour)); err != nil || n != 3 {
-		t.Errorf("Purge of store 1 = %d, %v; want its 3 entries", n, err)
+	if n, err := stores[1].Purge(ctx, future.Add(100*365*24*time.Hour)); err != nil || n != 4 {
+		t.Errorf("Purge of store 1 = %d, %v; want its 4 entries", n, err)
 	}
 	for _, i := range []int{0, 2} {
 		if ok, err := stores[i].IsRevoked(ctx, fmt.Sprintf("jti-%d", i), ""); err != nil || !ok {
 			t.Errorf("store %d lost its revocation to store 1's Purge: %v, %v", i, ok, err)
 		}
+		if ok, err := stores[i].Consume(ctx, "state:shared", future); err != nil || ok {
+			t.Errorf("store %d lost its consumed id to store 1's Purge: %v, %v", i, ok, err)
+		}
 	}
 }
 
-// Every key the store writes expires, but the keys of LoadOrStoreKey: revocations at
-// their expiry rounded up to the second, sessions at their PurgeAt, indexes a second
-// after their latest member.
+// Every key the store writes expires, but the keys of LoadOrStoreKey: revocations and
+// consumed ids at their expiry rounded up to the second, sessions at their PurgeAt,
+// indexes a second after their latest member.
 func TestEveryKeyExpires(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, sharedAddr)
@@ -243,6 +287,9 @@ func TestEveryKeyExpires(t *testing.T) {
 	}))
 	_, err = s.LoadOrStoreKey(ctx, "signing", []byte("k"))
 	must(t, err)
+	if ok, err := s.Consume(ctx, "state:1", exp); err != nil || !ok {
+		t.Fatalf("Consume = %v, %v", ok, err)
+	}
 
 	ceil := func(t time.Time) int64 { return t.Add(time.Second - 1).Unix() }
 	want := map[string]int64{
@@ -255,6 +302,8 @@ func TestEveryKeyExpires(t *testing.T) {
 		"u:bob":     future.Add(7*24*time.Hour).Unix() + 1,
 		"xs":        future.Add(7*24*time.Hour).Unix() + 1,
 		"xr":        exp.Unix() + 1,
+		"c:state:1": ceil(exp),
+		"xc":        exp.Unix() + 1,
 		"k:signing": -1, // no expiry
 	}
 	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
@@ -293,13 +342,17 @@ func TestIndexesStayBounded(t *testing.T) {
 		dead := session(fmt.Sprintf("sid-%d", i), "alice")
 		dead.CreatedAt, dead.ExpiresAt, dead.IdleExpiresAt, dead.AccessExpiresAt = past, past, past, past
 		must(t, s.CreateSession(ctx, dead))
+		ok, err := s.Consume(ctx, fmt.Sprintf("state:%d", i), past)
+		if err != nil || !ok {
+			t.Fatalf("Consume = %v, %v", ok, err)
+		}
 	}
-	for key, want := range map[string]int64{"xr": 0, "u:alice": 1, "xs": 1} {
+	for key, want := range map[string]int64{"xr": 0, "u:alice": 1, "xs": 1, "xc": 0} {
 		if n, err := c.ZCard(ctx, prefix+key).Result(); err != nil || n != want {
 			t.Errorf("ZCARD %s = %d, %v; want %d", key, n, err, want)
 		}
 	}
-	if n, err := c.Exists(ctx, prefix+"rt:jti-0", prefix+"s:sid-0").Result(); err != nil || n != 0 {
+	if n, err := c.Exists(ctx, prefix+"rt:jti-0", prefix+"s:sid-0", prefix+"c:state:0").Result(); err != nil || n != 0 {
 		t.Errorf("expired entries still stored: %d, %v", n, err)
 	}
 	list, err := s.Sessions(ctx, "alice")
