@@ -51,12 +51,16 @@ type Store interface {
 	//   - r.Now is at or after ExpiresAt or IdleExpiresAt: ErrSessionExpired, nothing changed;
 	//   - r.Presented == Current: Previous = Current, PreviousUntil = r.Now + r.Grace,
 	//     Current = r.Next, then the updates below;
-	//   - r.Presented == Previous and r.Now is before PreviousUntil (the grace window):
-	//     Current stays as it is, then the updates below;
+	//   - r.Grace > 0, r.Presented == Previous and r.Now is before PreviousUntil (the
+	//     grace window): Current stays as it is, then the updates below;
 	//   - anything else: ErrRefreshReused, nothing changed (the caller ends the session).
-	// The updates: LastUsedAt = r.Now; IdleExpiresAt = r.Now + r.IdleTimeout, but never
-	// after ExpiresAt (IdleTimeout 0 means IdleExpiresAt = ExpiresAt); AccessExpiresAt =
-	// the later of itself and r.AccessExpiresAt. ExpiresAt never changes.
+	//     With r.Grace 0 a replaced token is never tolerated, whatever r.Now says: two
+	//     instances whose requests commit out of order must not both win.
+	// The updates: if r.Now is after LastUsedAt, LastUsedAt = r.Now and IdleExpiresAt =
+	// r.Now + r.IdleTimeout, but never after ExpiresAt (IdleTimeout 0 means
+	// IdleExpiresAt = ExpiresAt), so an earlier clock never moves them back;
+	// AccessExpiresAt = the later of itself and r.AccessExpiresAt. ExpiresAt never
+	// changes.
 	// It returns the session as stored after the swap. Of many concurrent calls
 	// presenting the same token with no grace window, exactly one succeeds.
 	Rotate(ctx context.Context, r Rotation) (*Session, error)

@@ -10,7 +10,7 @@ require (
 	github.com/gatehouse-auth/gatehouse/core v0.0.0
 	github.com/gatehouse-auth/gatehouse/storage/boltstore v0.0.0
 	github.com/gatehouse-auth/gatehouse/storage/memstore v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/redisstore v0.0.0
+	github.com/gatehouse-auth/gatehouse/storage/storeurl v0.0.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/redis/go-redis/v9 v9.23.0
@@ -25,6 +25,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
+	github.com/gatehouse-auth/gatehouse/storage/redisstore v0.0.0 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
@@ -70,4 +71,5 @@ replace (
 	github.com/gatehouse-auth/gatehouse/storage/boltstore => ../storage/boltstore
 	github.com/gatehouse-auth/gatehouse/storage/memstore => ../storage/memstore
 	github.com/gatehouse-auth/gatehouse/storage/redisstore => ../storage/redisstore
+	github.com/gatehouse-auth/gatehouse/storage/storeurl => ../storage/storeurl
 )

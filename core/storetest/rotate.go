@@ -206,8 +206,28 @@ func testRotate(t *testing.T, h harness) {
 		if got := rotateOK(t, s, r); !got.PreviousUntil.Equal(at(hour)) {
 			t.Errorf("PreviousUntil = %v, want Now %v", got.PreviousUntil, at(hour))
 		}
-		// Even at the same instant, the replaced token is reuse.
-		rotateFails(t, s, rotation("sid-1", "sid-1.rt1", "sid-1.rt3", at(hour)), core.ErrRefreshReused)
+		// Even at the same instant, the replaced token is reuse; and so it is for a
+		// request whose clock read earlier (another instance, committing later): it
+		// must not fall into a grace window nobody asked for.
+		for _, now := range []time.Time{at(hour), at(hour - time.Millisecond), at(hour - time.Minute)} {
+			late := rotation("sid-1", "sid-1.rt1", "sid-1.rt3", now)
+			late.Grace = 0
+			rotateFails(t, s, late, core.ErrRefreshReused)
+		}
+	})
+
+	t.Run("An earlier clock never moves LastUsedAt back", func(t *testing.T) {
+		s := h.open(t)
+		create(t, s, withLifetimes(newSession("sid-1", "alice"), at(7*day), at(30*day), at(3*hour)))
+		first := rotateOK(t, s, rotation("sid-1", "sid-1.rt1", "sid-1.rt2", at(hour+time.Minute)))
+		got := rotateOK(t, s, rotation("sid-1", "sid-1.rt2", "sid-1.rt3", at(hour)))
+		if !got.LastUsedAt.Equal(first.LastUsedAt) || !got.IdleExpiresAt.Equal(first.IdleExpiresAt) {
+			t.Errorf("after a rotation at an earlier time: LastUsedAt %v, IdleExpiresAt %v; want %v, %v",
+				got.LastUsedAt, got.IdleExpiresAt, first.LastUsedAt, first.IdleExpiresAt)
+		}
+		if got.Current != "sid-1.rt3" {
+			t.Errorf("Current = %q, want sid-1.rt3", got.Current)
+		}
 	})
 
 	t.Run("Only the last replaced token has grace", func(t *testing.T) {
@@ -251,7 +271,9 @@ func testRotate(t *testing.T, h harness) {
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				r := rotation("sid-1", "sid-1.rt1", fmt.Sprintf("sid-1.rt2-%02d", i), at(hour))
+				// Each caller's clock reads a little differently, as on several
+				// instances: whatever order they commit in, one wins.
+				r := rotation("sid-1", "sid-1.rt1", fmt.Sprintf("sid-1.rt2-%02d", i), at(hour+time.Duration(i)*time.Millisecond))
 				r.Grace = 0
 				_, results[i] = s.Rotate(context.Background(), r)
 			})

@@ -16,6 +16,15 @@
 //     live tokens live and revoked ones revoked, and refresh tokens refreshing.
 //   - TestSIGKILL: every logout answered 200 before a SIGKILL is still in force after
 //     the restart, and the file is sound.
+//   - TestSharedLogout, TestSharedRefreshRace, TestSharedRedisRestart: two instances of
+//     one deployment, the Gin server and the Fiber one, on one redis-server the test
+//     starts, with the signing key they generate kept in Redis. A logout on one is
+//     enforced on the other within 100 ms; of one refresh token sent to both at once,
+//     exactly one refresh wins and the reuse ends the session on both; Redis killed
+//     (appendonly, appendfsync always) and restarted in the middle of traffic: 503 with
+//     Retry-After while it is down and the instances know it, never a revoked token
+//     accepted, recovery by themselves, no acknowledged logout lost. Without
+//     redis-server they are skipped, or fail when CI is set.
 //   - TestBrowser: Debian's chromium, driven by playwright-core
 //     (interop/demo-walk.mjs), walks the tutorial's manual test through the demo page
 //     and saves screenshots under .artifacts/ at the repository root. It needs node,

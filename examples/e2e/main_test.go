@@ -216,14 +216,20 @@ func startIn(t *testing.T, fw, dir string, env map[string]string) *server {
 		e["GATEHOUSE_ADDR"] = freeAddr(t)
 	}
 	s := launch(t, fw, dir, e)
+	s.await()
+	return s
+}
+
+// await waits until a launched server serves, and sets its URL.
+func (s *server) await() {
+	s.t.Helper()
 	select {
 	case s.url = <-s.ready:
 	case <-s.done:
-		t.Fatalf("%s exited with %d before serving:\n%s", fw, s.exit, s.stderr)
+		s.t.Fatalf("%s exited with %d before serving:\n%s", s.fw, s.exit, s.stderr)
 	case <-time.After(60 * time.Second):
-		t.Fatalf("%s did not start within 60s:\n%s", fw, s.stderr)
+		s.t.Fatalf("%s did not start within 60s:\n%s", s.fw, s.stderr)
 	}
-	return s
 }
 
 // stop sends SIGTERM and returns the exit code once the server has stopped.

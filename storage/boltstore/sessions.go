@@ -176,20 +176,22 @@ func rotate(sess *core.Session, r core.Rotation) error {
 		return core.ErrSessionExpired
 	case r.Presented != "" && r.Presented == sess.Current:
 		sess.Previous, sess.PreviousUntil, sess.Current = sess.Current, r.Now.Add(r.Grace), r.Next
-	case r.Presented != "" && r.Presented == sess.Previous && r.Now.Before(sess.PreviousUntil):
+	case r.Presented != "" && r.Grace > 0 && r.Presented == sess.Previous && r.Now.Before(sess.PreviousUntil):
 		// The grace window: Current stays.
 	default:
 		return core.ErrRefreshReused
 	}
-	sess.LastUsedAt = r.Now
-	idle := sess.ExpiresAt
-	if r.IdleTimeout != 0 {
-		idle = r.Now.Add(r.IdleTimeout)
-		if idle.After(sess.ExpiresAt) {
-			idle = sess.ExpiresAt
+	if r.Now.After(sess.LastUsedAt) {
+		sess.LastUsedAt = r.Now
+		idle := sess.ExpiresAt
+		if r.IdleTimeout != 0 {
+			idle = r.Now.Add(r.IdleTimeout)
+			if idle.After(sess.ExpiresAt) {
+				idle = sess.ExpiresAt
+			}
 		}
+		sess.IdleExpiresAt = idle
 	}
-	sess.IdleExpiresAt = idle
 	if r.AccessExpiresAt.After(sess.AccessExpiresAt) {
 		sess.AccessExpiresAt = r.AccessExpiresAt
 	}

@@ -135,16 +135,18 @@ func (s *Store) Rotate(_ context.Context, r core.Rotation) (*core.Session, error
 	switch {
 	case r.Presented != "" && r.Presented == sess.Current:
 		sess.Previous, sess.PreviousUntil, sess.Current = sess.Current, r.Now.Add(r.Grace), r.Next
-	case r.Presented != "" && r.Presented == sess.Previous && r.Now.Before(sess.PreviousUntil):
+	case r.Presented != "" && r.Grace > 0 && r.Presented == sess.Previous && r.Now.Before(sess.PreviousUntil):
 		// Inside the grace window: Current stays.
 	default:
 		return nil, core.ErrRefreshReused
 	}
 	purgeAt := sess.PurgeAt()
-	sess.LastUsedAt = r.Now
-	sess.IdleExpiresAt = sess.ExpiresAt
-	if idle := r.Now.Add(r.IdleTimeout); r.IdleTimeout != 0 && idle.Before(sess.ExpiresAt) {
-		sess.IdleExpiresAt = idle
+	if r.Now.After(sess.LastUsedAt) {
+		sess.LastUsedAt = r.Now
+		sess.IdleExpiresAt = sess.ExpiresAt
+		if idle := r.Now.Add(r.IdleTimeout); r.IdleTimeout != 0 && idle.Before(sess.ExpiresAt) {
+			sess.IdleExpiresAt = idle
+		}
 	}
 	if r.AccessExpiresAt.After(sess.AccessExpiresAt) {
 		sess.AccessExpiresAt = r.AccessExpiresAt

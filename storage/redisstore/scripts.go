@@ -109,25 +109,28 @@ return out
 // {0, hash}, the codes being those of the rotate* constants. It is Store.Rotate's
 // contract, line by line.
 var rotateScript = redis.NewScript(lib + `
-local h = redis.call('HMGET', KEYS[1], 'sub', 'exp', 'idle', 'acc', 'cur', 'prev', 'prevu')
+local h = redis.call('HMGET', KEYS[1], 'sub', 'exp', 'idle', 'acc', 'cur', 'prev', 'prevu', 'last')
 if not h[1] then return {1} end
-local sub, exp, idle, acc, cur, prev, prevu = h[1], h[2], h[3], h[4], h[5], h[6], h[7]
+local sub, exp, idle, acc, cur, prev, prevu, last = h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]
 local presented, nxt, now_, grace, idlecand, access = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 if not before(now_, exp) or not before(now_, idle) then return {2} end
 if presented ~= '' and presented == cur then
   prev, prevu, cur = cur, grace, nxt
-elseif presented ~= '' and presented == prev and before(now_, prevu) then
-  -- inside the grace window: Current stays
+elseif presented ~= '' and grace ~= now_ and presented == prev and before(now_, prevu) then
+  -- inside the grace window (only with a grace: grace = now + Grace): Current stays
 else
   return {3}
 end
-idle = exp
-if idlecand ~= '' and before(idlecand, exp) then idle = idlecand end
+if before(last, now_) then
+  last = now_
+  idle = exp
+  if idlecand ~= '' and before(idlecand, exp) then idle = idlecand end
+end
 if before(acc, access) then acc = access end
 local purge = exp
 if idle ~= ZERO and before(idle, purge) then purge = idle end
 if before(purge, acc) then purge = acc end
-redis.call('HSET', KEYS[1], 'last', now_, 'idle', idle, 'acc', acc, 'cur', cur,
+redis.call('HSET', KEYS[1], 'last', last, 'idle', idle, 'acc', acc, 'cur', cur,
   'prev', prev, 'prevu', prevu, 'purge', purge)
 redis.call('EXPIREAT', KEYS[1], at(purge))
 index_session(ARGV[1], KEYS[2], ARGV[2], sub, purge)

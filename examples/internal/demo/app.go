@@ -18,9 +18,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/gatehouse-auth/gatehouse/examples/devidp"
-	"github.com/gatehouse-auth/gatehouse/storage/boltstore"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
-	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
+	"github.com/gatehouse-auth/gatehouse/storage/storeurl"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -108,7 +106,7 @@ func start(framework string, getenv func(string) string, logTo, out io.Writer) (
 		if errors.Is(err, core.ErrConfig) {
 			code = ExitConfig
 		}
-		return fail(code, fmt.Errorf("GATEHOUSE_STORE: %w", err))
+		return fail(code, fmt.Errorf("GATEHOUSE_STORE: %s", storeMessage(err)))
 	}
 
 	opts := []core.Option{
@@ -178,29 +176,17 @@ func (a *App) newDevIDP() (core.Provider, error) {
 	return core.OIDC("devidp", p.Issuer(), DevIDPClientID, hex.EncodeToString(secret)), nil
 }
 
+// openStore opens the store cfg.Store names, which Load checked.
 func openStore(spec string, log *slog.Logger) (core.Store, error) {
-	switch {
-	case spec == "memory":
-		return memstore.New(), nil
-	case strings.HasPrefix(spec, "bolt:"):
-		s, err := boltstore.Open(strings.TrimPrefix(spec, "bolt:"), boltstore.WithLogger(log))
-		if err != nil {
-			return nil, err // not s: a nil *Store in the interface is not a nil Store
-		}
-		return s, nil
-	default: // redis:// or rediss://, as Load checked
+	if loc, err := storeurl.Parse(spec); err == nil && loc.Kind == storeurl.Redis {
 		// go-redis prints to stderr by itself (every failed dial of its pool): its
 		// messages go to the server's log instead, at debug level, so that a Redis that
 		// is down at start is one line, and its reconnects later are not noise.
 		redis.SetLogger(redisLogger{log})
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s, err := redisstore.Open(ctx, spec, redisstore.WithLogger(log))
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return storeurl.Open(ctx, spec, storeurl.WithLogger(log))
 }
 
 // redisLogger is go-redis's logger over slog.
@@ -230,7 +216,7 @@ func (a *App) Serve(serve func(net.Listener) error, shutdown func(context.Contex
 	go func() { errc <- serve(a.ln) }()
 
 	a.log.Info("gatehouse demo listening", "framework", a.Framework, "addr", a.ln.Addr().String(),
-		"public_url", a.URL, "store", redact(a.cfg.Store), "alg", a.alg())
+		"public_url", a.URL, "store", storeName(a.cfg.Store), "alg", a.alg())
 	if a.DevIDP != nil {
 		a.log.Warn("DEVELOPMENT IDENTITY PROVIDER ENABLED: anyone can sign in as anyone; never use it in production",
 			"url", a.URL+DevIDPPath)
@@ -259,6 +245,15 @@ func (a *App) Serve(serve func(net.Listener) error, shutdown func(context.Contex
 		os.Exit(ExitFailed)
 	}
 	a.log.Info("stopped; store closed")
+}
+
+// storeName is the store URL for the log, its password replaced.
+func storeName(spec string) string {
+	loc, err := storeurl.Parse(spec)
+	if err != nil {
+		return "(unparsable)" // Load refused it: not reached
+	}
+	return loc.String()
 }
 
 func (a *App) alg() string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -37,6 +38,8 @@ func TestStartRefuses(t *testing.T) {
 		"misconfigured":      {map[string]string{"GATEHOUSE_ALG": "HS1"}, ExitConfig},
 		"bad redis database": {map[string]string{"GATEHOUSE_ADDR": "127.0.0.1:0", "GATEHOUSE_STORE": "redis://127.0.0.1:1/x"}, ExitConfig},
 		"redis down":         {map[string]string{"GATEHOUSE_ADDR": "127.0.0.1:0", "GATEHOUSE_STORE": "redis://127.0.0.1:1/0"}, ExitFailed},
+		"bolt in a missing directory": {map[string]string{"GATEHOUSE_ADDR": "127.0.0.1:0",
+			"GATEHOUSE_STORE": "bolt:" + filepath.Join(t.TempDir(), "missing", "x.db")}, ExitConfig},
 	} {
 		var logs bytes.Buffer
 		if _, code, err := start("Test", getenv(tc.env), &logs, &logs); err == nil || code != tc.code {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/gatehouse-auth/gatehouse/storage/storeurl"
 )
 
 // The defaults of the environment contract (DESIGN.md, "Example servers").
@@ -32,7 +33,8 @@ type Config struct {
 	// PublicURL is GATEHOUSE_PUBLIC_URL without a trailing slash; by default
 	// "http://" + Addr (localhost for an address on all interfaces).
 	PublicURL string
-	// Store is GATEHOUSE_STORE: "bolt:PATH", "redis://…" or "memory".
+	// Store is GATEHOUSE_STORE, a store URL of storeurl: "bolt:PATH", "redis://…",
+	// "rediss://…" or "memory".
 	Store string
 	// SigningKey is GATEHOUSE_SIGNING_KEY, an HMAC secret; nil when unset.
 	SigningKey []byte
@@ -105,18 +107,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.PublicURL = "http://" + net.JoinHostPort(browserHost(host), port)
 	}
 
-	switch {
-	case c.Store == "memory":
-	case strings.HasPrefix(c.Store, "bolt:"):
-		if strings.TrimPrefix(c.Store, "bolt:") == "" {
-			return nil, bad("GATEHOUSE_STORE", "bolt: needs a file path, such as bolt:gatehouse.db")
-		}
-	case strings.HasPrefix(c.Store, "redis://") || strings.HasPrefix(c.Store, "rediss://"):
-		if u, err := url.Parse(c.Store); err != nil || u.Host == "" {
-			return nil, bad("GATEHOUSE_STORE", "%q is not a Redis URL, such as redis://127.0.0.1:6379/0", redact(c.Store))
-		}
-	default:
-		return nil, bad("GATEHOUSE_STORE", "unknown store %q: want bolt:PATH, redis://host:port/db or memory", redact(c.Store))
+	if _, err := storeurl.Parse(c.Store); err != nil {
+		return nil, bad("GATEHOUSE_STORE", "%s", storeMessage(err))
 	}
 
 	switch c.Alg {
@@ -258,10 +250,9 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// redact hides the password of a URL, for messages.
-func redact(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return raw
+// storeMessage is err, an error of storeurl, without the prefixes of the
+// configuration category and of the package: the line names the variable already.
+func storeMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), core.ErrConfig.Error()+": ")
+	return strings.TrimPrefix(msg, "storeurl: ")
 }
