@@ -126,6 +126,9 @@ func ErrorResponse(err error) Response {
 		return Response{Status: http.StatusUnauthorized, Description: desc}
 	case errors.Is(err, ErrInvalidGrant):
 		return Response{Status: http.StatusBadRequest, Code: "invalid_grant", Description: desc}
+	case errors.Is(err, ErrLoginDenied):
+		// The provider refused the sign-in: no token of ours was involved.
+		return Response{Status: http.StatusUnauthorized, Code: "access_denied", Description: desc}
 	case errors.Is(err, ErrInvalidToken):
 		return Response{Status: http.StatusUnauthorized, Code: "invalid_token", Description: desc}
 	case errors.Is(err, ErrUnsupportedGrantType):

@@ -152,9 +152,6 @@ func (a *Auth) AuthenticateExchange(ex Exchange) (*Claims, error) {
 // presented and refused. Adapters call it for every failure of their middleware.
 func (a *Auth) WriteError(ex Exchange, err error) {
 	r := ErrorResponse(err)
-	if errors.Is(err, ErrLoginDenied) {
-		r.Code = "access_denied"
-	}
 	if r.Status == 401 {
 		challenge := `Bearer realm="` + a.cfg.web.realm + `"`
 		if r.Code == "invalid_token" || r.Code == "invalid_request" {

@@ -284,6 +284,21 @@ func testProvider(t *testing.T, s *suite) {
 		b.callback(cb, true).wantError(t, http.StatusBadRequest, "invalid_request")
 	})
 
+	t.Run("AccessDeniedBrowser", func(t *testing.T) {
+		e := s.newEnv(t)
+		e.idp.set(mockoidc.AuthorizationEndpoint, func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+			q := r.URL.Query()
+			http.Redirect(w, r, q.Get("redirect_uri")+"?error=access_denied&state="+url.QueryEscape(q.Get("state")), http.StatusFound)
+		})
+		b := e.browser()
+		r := b.callback(b.authorize(b.startLogin(prefix+"/login")), false)
+		r.want(t, http.StatusFound).wantNoTokens(t, true)
+		loc, err := url.Parse(r.header.Get("Location"))
+		if err != nil || loc.Path != "/" || loc.Query().Get("error") != "access_denied" {
+			t.Fatalf("Location %q, want /?error=access_denied…", r.header.Get("Location"))
+		}
+	})
+
 	t.Run("CodeReplayed", func(t *testing.T) {
 		e := s.newEnv(t)
 		b := e.browser()
