@@ -10,6 +10,7 @@ require (
 	github.com/gatehouse-auth/gatehouse/core v0.0.0
 	github.com/gatehouse-auth/gatehouse/storage/boltstore v0.0.0
 	github.com/gatehouse-auth/gatehouse/storage/memstore v0.0.0
+	github.com/gatehouse-auth/gatehouse/storage/redisstore v0.0.0
 	github.com/gatehouse-auth/gatehouse/storage/storeurl v0.0.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
@@ -25,7 +26,6 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
-	github.com/gatehouse-auth/gatehouse/storage/redisstore v0.0.0 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect

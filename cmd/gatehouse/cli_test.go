@@ -11,7 +11,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/gatehouse-auth/gatehouse/storage/boltstore"
-	"github.com/gatehouse-auth/gatehouse/storage/storeurl/redistest"
+	"github.com/gatehouse-auth/gatehouse/storage/redisstore/redistest"
 )
 
 func TestHelp(t *testing.T) {
@@ -327,6 +327,6 @@ func TestOnRedis(t *testing.T) {
 	if out := ok(t, "purge", "--store", url); out != "purged 0 expired entries from "+url+"\n" {
 		t.Errorf("purge: %q", out)
 	}
-	srv.Stop()
+	srv.Kill()
 	fails(t, 1, "gatehouse stats: cannot reach Redis at "+url, []string{"connection refused"}, "stats", "--store", url)
 }

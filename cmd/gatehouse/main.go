@@ -278,6 +278,29 @@ func storeError(loc store, what string, err error) error {
 	return fmt.Errorf("%s: %s: %s", what, loc, brief(err))
 }
 
+// storeFlag declares --store on fs, described by usage. The function it returns, which
+// a command calls first, refuses positional arguments and parses the flag.
+func storeFlag(fs *flag.FlagSet, usage string) func(c *cli) (store, error) {
+	url := fs.String("store", "", usage)
+	return func(c *cli) (store, error) {
+		if err := c.noArgs(); err != nil {
+			return store{}, err
+		}
+		return parseStore("store", *url)
+	}
+}
+
+// use opens the store, which must exist, runs f on it and closes it, reporting a
+// failure to close unless f failed.
+func (st store) use(ctx context.Context, f func(s core.Store) error) (err error) {
+	s, err := st.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer closeStore(s, st, &err)
+	return f(s)
+}
+
 // closeStore closes s, reporting a failure unless err already is one.
 func closeStore(s core.Store, loc store, err *error) {
 	if cerr := s.Close(); cerr != nil && *err == nil {

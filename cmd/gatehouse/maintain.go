@@ -28,26 +28,20 @@ longer be refreshed nor have a live access token, as the stores' background purg
 does every few minutes, and prints how many it deleted. Nothing it deletes can still
 change an answer: a token is refused after its own expiry anyway.`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) error {
-		url := fs.String("store", "", "the store at `URL`")
-		return func(ctx context.Context, c *cli) (err error) {
-			if err := c.noArgs(); err != nil {
-				return err
-			}
-			st, err := parseStore("store", *url)
+		storeOf := storeFlag(fs, "the store at `URL`")
+		return func(ctx context.Context, c *cli) error {
+			st, err := storeOf(c)
 			if err != nil {
 				return err
 			}
-			s, err := st.open(ctx, false)
-			if err != nil {
-				return err
-			}
-			defer closeStore(s, st, &err)
-			n, err := s.Purge(ctx, time.Now())
-			if err != nil {
-				return storeError(st, fmt.Sprintf("purge (%d deleted before the failure)", n), err)
-			}
-			fmt.Fprintf(c.stdout, "purged %s from %s\n", plural(n, "expired entry", "expired entries"), st)
-			return nil
+			return st.use(ctx, func(s core.Store) error {
+				n, err := s.Purge(ctx, time.Now())
+				if err != nil {
+					return storeError(st, fmt.Sprintf("purge (%d deleted before the failure)", n), err)
+				}
+				fmt.Fprintf(c.stdout, "purged %s from %s\n", plural(n, "expired entry", "expired entries"), st)
+				return nil
+			})
 		}
 	},
 }
@@ -66,13 +60,10 @@ compact while the server is stopped, then put the copy in place of the original:
 
 Redis stores free memory by themselves: compact works on bolt stores only.`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) error {
-		url := fs.String("store", "", "the bolt store at `bolt:PATH`")
+		storeOf := storeFlag(fs, "the bolt store at `bolt:PATH`")
 		to := fs.String("to", "", "write the copy to the new file `PATH2`")
 		return func(ctx context.Context, c *cli) error {
-			if err := c.noArgs(); err != nil {
-				return err
-			}
-			st, err := parseStore("store", *url)
+			st, err := storeOf(c)
 			if err != nil {
 				return err
 			}
@@ -86,20 +77,15 @@ Redis stores free memory by themselves: compact works on bolt stores only.`,
 			case sameStore(st, store{Location: storeurl.Location{Kind: storeurl.Bolt, Path: dst}}):
 				return usagef("--to names the store's own file: compact writes a new file")
 			}
-			return compact(ctx, c, st, dst)
+			if _, err := os.Lstat(dst); err == nil {
+				return fmt.Errorf("%s exists: compact writes a new file; remove it or name another", dst)
+			}
+			return st.use(ctx, func(s core.Store) error { return compact(c, st, s, dst) })
 		}
 	},
 }
 
-func compact(ctx context.Context, c *cli, st store, dst string) (err error) {
-	if _, err := os.Lstat(dst); err == nil {
-		return fmt.Errorf("%s exists: compact writes a new file; remove it or name another", dst)
-	}
-	s, err := st.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer closeStore(s, st, &err)
+func compact(c *cli, st store, s core.Store, dst string) error {
 	bs, ok := s.(*boltstore.Store)
 	if !ok {
 		return fmt.Errorf("%s is not a bolt store", st)
@@ -126,17 +112,14 @@ Stats counts the keys, users, sessions and revocations a store holds, and how ma
 the sessions and revocations have expired and wait for a purge; for a bolt store,
 the size of its file. It reads the whole store: on a large Redis, that takes a while.`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) error {
-		url := fs.String("store", "", "the store at `URL`")
+		storeOf := storeFlag(fs, "the store at `URL`")
 		asJSON := fs.Bool("json", false, "print JSON")
 		return func(ctx context.Context, c *cli) error {
-			if err := c.noArgs(); err != nil {
-				return err
-			}
-			st, err := parseStore("store", *url)
+			st, err := storeOf(c)
 			if err != nil {
 				return err
 			}
-			return stats(ctx, c, st, *asJSON)
+			return st.use(ctx, func(s core.Store) error { return stats(ctx, c, st, s, *asJSON) })
 		}
 	},
 }
@@ -155,12 +138,7 @@ type storeStats struct {
 	ExpiredRevokedSessions int      `json:"expired_revoked_sessions"`
 }
 
-func stats(ctx context.Context, c *cli, st store, asJSON bool) (err error) {
-	s, err := st.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer closeStore(s, st, &err)
+func stats(ctx context.Context, c *cli, st store, s core.Store, asJSON bool) error {
 	m, ok := s.(core.Migrator)
 	if !ok {
 		return fmt.Errorf("%s cannot list its content (its store has no core.Migrator)", st)
@@ -168,7 +146,7 @@ func stats(ctx context.Context, c *cli, st store, asJSON bool) (err error) {
 	now := time.Now()
 	out := storeStats{Store: st.String(), Keys: []string{}}
 	users := map[string]bool{}
-	err = m.Export(ctx, func(e core.Entry) error {
+	err := m.Export(ctx, func(e core.Entry) error {
 		switch e.Kind {
 		case core.EntryKey:
 			out.Keys = append(out.Keys, e.ID)

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/gatehouse-auth/gatehouse/storage/redisstore/redistest"
 	"github.com/gatehouse-auth/gatehouse/storage/storeurl"
-	"github.com/gatehouse-auth/gatehouse/storage/storeurl/redistest"
 )
 
 // snapshot lists a store's content, one line per entry by kind and id, times in UTC,

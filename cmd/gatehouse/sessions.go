@@ -29,21 +29,18 @@ from. --json prints them as a JSON array instead, with the user agent in full.
 A user is named by its subject, the sub claim of its tokens: the provider's issuer
 and the user's id there, such as https://accounts.google.com#110169484474386276334.`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) error {
-		url := fs.String("store", "", "the store at `URL`")
+		storeOf := storeFlag(fs, "the store at `URL`")
 		user := fs.String("user", "", "the `SUBJECT` of the user: the sub claim of its tokens")
 		asJSON := fs.Bool("json", false, "print JSON")
 		return func(ctx context.Context, c *cli) error {
-			if err := c.noArgs(); err != nil {
-				return err
-			}
-			st, err := parseStore("store", *url)
+			st, err := storeOf(c)
 			if err != nil {
 				return err
 			}
 			if *user == "" {
 				return usagef("--user is required")
 			}
-			return listSessions(ctx, c, st, *user, *asJSON)
+			return st.use(ctx, func(s core.Store) error { return listSessions(ctx, c, st, s, *user, *asJSON) })
 		}
 	},
 }
@@ -63,12 +60,7 @@ type sessionJSON struct {
 	IP         string    `json:"ip,omitempty"`
 }
 
-func listSessions(ctx context.Context, c *cli, st store, user string, asJSON bool) (err error) {
-	s, err := st.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer closeStore(s, st, &err)
+func listSessions(ctx context.Context, c *cli, st store, s core.Store, user string, asJSON bool) error {
 	list, err := s.Sessions(ctx, user)
 	if err != nil {
 		return storeError(st, "list sessions", err)
@@ -125,14 +117,11 @@ application's call would have.
 Revoking a session that does not exist, or a user without sessions, fails: the id or
 the subject is probably mistyped (see gatehouse sessions).`,
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) error {
-		url := fs.String("store", "", "the store at `URL`")
+		storeOf := storeFlag(fs, "the store at `URL`")
 		sid := fs.String("session", "", "end the session of id `SID`")
 		user := fs.String("user", "", "end every session of the user of subject `SUBJECT`")
 		return func(ctx context.Context, c *cli) error {
-			if err := c.noArgs(); err != nil {
-				return err
-			}
-			st, err := parseStore("store", *url)
+			st, err := storeOf(c)
 			if err != nil {
 				return err
 			}
@@ -142,17 +131,12 @@ the subject is probably mistyped (see gatehouse sessions).`,
 			case *sid != "" && *user != "":
 				return usagef("--session and --user do not go together: end one session, or all of a user's")
 			}
-			return revoke(ctx, c, st, *sid, *user)
+			return st.use(ctx, func(s core.Store) error { return revoke(ctx, c, st, s, *sid, *user) })
 		}
 	},
 }
 
-func revoke(ctx context.Context, c *cli, st store, sid, user string) (err error) {
-	s, err := st.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer closeStore(s, st, &err)
+func revoke(ctx context.Context, c *cli, st store, s core.Store, sid, user string) error {
 	// Logout and LogoutAll sign nothing, but New needs a signing key: a throwaway one
 	// keeps New from generating one and storing it in the store.
 	secret := make([]byte, 32)

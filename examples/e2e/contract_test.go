@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/examples/devidp"
 	"github.com/gatehouse-auth/gatehouse/storage/boltstore"
+	"github.com/gatehouse-auth/gatehouse/storage/redisstore/redistest"
 )
 
 const ada = "ada@example.com"
@@ -208,7 +209,7 @@ func TestEnvContract(t *testing.T) {
 			}
 		}},
 		{"GATEHOUSE_STORE=redis://", func(t *testing.T, dir, addr string) map[string]string {
-			return map[string]string{"GATEHOUSE_STORE": "redis://" + redisServer(t) + "/0"}
+			return map[string]string{"GATEHOUSE_STORE": redistest.Start(t).URL(0)}
 		}, func(t *testing.T, s *server) {
 			c := newClient(t, s.url)
 			tok := c.signIn(ada, true)

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/storage/redisstore/redistest"
 )
 
 // The two-instance tests: two example servers on different frameworks, A on Gin and B
@@ -32,11 +34,11 @@ const (
 // startPair starts A and B on r at the same time, so that both race to store the
 // signing key, and checks that they agree on it: a token either one mints is accepted
 // by the other, under the same kid.
-func startPair(t *testing.T, r *redisProc) (a, b *server) {
+func startPair(t *testing.T, r *redistest.Server) (a, b *server) {
 	t.Helper()
 	addrA, addrB := freeAddr(t), freeAddr(t)
 	env := func(addr string) map[string]string {
-		return map[string]string{"GATEHOUSE_ADDR": addr, "GATEHOUSE_PUBLIC_URL": "http://" + addrA, "GATEHOUSE_STORE": r.url()}
+		return map[string]string{"GATEHOUSE_ADDR": addr, "GATEHOUSE_PUBLIC_URL": "http://" + addrA, "GATEHOUSE_STORE": r.URL(0)}
 	}
 	binary(t, "gin") // build first, so that the two start together
 	a = launch(t, "gin", t.TempDir(), env(addrA))
@@ -81,7 +83,7 @@ func refusedWithin(t *testing.T, c *client, tok string, d time.Duration) time.Du
 // within 100 ms of B's 200, and its refresh token too.
 func TestSharedLogout(t *testing.T) {
 	const rounds = 20
-	a, b := startPair(t, startRedis(t, "appendonly no"))
+	a, b := startPair(t, redistest.Start(t))
 	ca, cb := newClient(t, a.url), newClient(t, b.url)
 	lat := make([]time.Duration, 0, rounds)
 	for range rounds {
@@ -105,7 +107,7 @@ func TestSharedLogout(t *testing.T) {
 // refused by A and B, and so is the first access token.
 func TestSharedRefreshRace(t *testing.T) {
 	const rounds = 20
-	a, b := startPair(t, startRedis(t, "appendonly no"))
+	a, b := startPair(t, redistest.Start(t))
 	cs := []*client{newClient(t, a.url), newClient(t, b.url)}
 	names := []string{"A", "B"}
 	var wins [2]int
@@ -219,7 +221,7 @@ func TestSharedRedisRestart(t *testing.T) {
 		after              = 500 * time.Millisecond // traffic after both trust their filters again
 		recovery           = 5 * time.Second        // limit
 	)
-	r := startRedis(t, "appendonly yes", "appendfsync always")
+	r := redistest.Start(t, "appendonly yes", "appendfsync always")
 	a, b := startPair(t, r)
 	srv := []*server{a, b}
 	cs := []*client{newClient(t, a.url), newClient(t, b.url)}
@@ -348,13 +350,13 @@ func TestSharedRedisRestart(t *testing.T) {
 	time.Sleep(before)
 	lostLines, loadedLines := logged(srv, logSubscriptionLost), logged(srv, logFiltersLoaded)
 	killStart := time.Now()
-	r.kill()
+	r.Kill()
 	killDone := time.Now()
 	killed.Store(&killDone)
 	lost := waitLogged(t, srv, logSubscriptionLost, lostLines, 5*time.Second)
 	time.Sleep(time.Until(killDone.Add(downtime)))
 	restart := time.Now()
-	if err := r.start(); err != nil {
+	if err := r.Restart(); err != nil {
 		t.Fatalf("restarting redis-server: %v", err)
 	}
 	up := time.Now()

@@ -14,7 +14,7 @@ import (
 func TestEvictionPolicy(t *testing.T) {
 	ctx := context.Background()
 	srv := ownServer(t)
-	admin := newClient(t, srv.addr)
+	admin := newClient(t, srv.Addr)
 	setPolicy := func(t *testing.T, policy string) {
 		t.Helper()
 		must(t, admin.ConfigSet(ctx, "maxmemory-policy", policy).Err())
@@ -26,7 +26,7 @@ func TestEvictionPolicy(t *testing.T) {
 	} {
 		t.Run(policy, func(t *testing.T) {
 			setPolicy(t, policy)
-			c := newClient(t, srv.addr)
+			c := newClient(t, srv.Addr)
 			s, err := redisstore.New(ctx, c)
 			if !errors.Is(err, redisstore.ErrEvictionPolicy) || !errors.Is(err, core.ErrConfig) {
 				t.Fatalf("New with %s = %v, want %v", policy, err, redisstore.ErrEvictionPolicy)
@@ -40,14 +40,14 @@ func TestEvictionPolicy(t *testing.T) {
 
 	t.Run("noeviction", func(t *testing.T) {
 		setPolicy(t, "noeviction")
-		newStore(t, newClient(t, srv.addr)).Close()
+		newStore(t, newClient(t, srv.Addr)).Close()
 	})
 
 	t.Run("CONFIG not allowed", func(t *testing.T) {
 		// A managed Redis that disables CONFIG, as an ACL user without it.
 		setPolicy(t, "noeviction")
 		must(t, admin.Do(ctx, "ACL", "SETUSER", "app", "on", ">app-password", "~*", "&*", "+@all", "-config").Err())
-		c := redis.NewClient(&redis.Options{Addr: srv.addr, Username: "app", Password: "app-password"})
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "app", Password: "app-password"})
 		t.Cleanup(func() { c.Close() })
 		_, err := redisstore.New(ctx, c)
 		if !errors.Is(err, redisstore.ErrEvictionPolicy) || !strings.Contains(err.Error(), "InsecureSkipEvictionCheck") {

@@ -67,8 +67,8 @@ func TestPropagation(t *testing.T) {
 func TestReloadAfterLostSubscription(t *testing.T) {
 	ctx := context.Background()
 	srv := ownServer(t)
-	admin := newClient(t, srv.addr)
-	a, b := pair(t, srv.addr)
+	admin := newClient(t, srv.Addr)
+	a, b := pair(t, srv.Addr)
 	for round := range 5 {
 		gen := redisstore.Generation(b)
 		// Both instances lose their subscription; the revocation is published to no

@@ -25,7 +25,7 @@ func TestRedisRestart(t *testing.T) {
 	// Clients tuned to fail fast, as the README advises: go-redis's defaults retry
 	// each command three times, each after five dials 100 ms apart.
 	fast := func() *redis.Client {
-		c := redis.NewClient(&redis.Options{Addr: srv.addr, DialerRetries: 1, MaxRetries: 1})
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr, DialerRetries: 1, MaxRetries: 1})
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
@@ -130,7 +130,7 @@ func TestRedisRestart(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 
-	srv.kill()
+	srv.Kill()
 	t.Log("redis-server killed")
 	// Both instances notice the lost subscription at once (the socket closes) and
 	// stop trusting their filters.
@@ -162,7 +162,7 @@ func TestRedisRestart(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // traffic against a dead Redis
 	down.Store(false)
 
-	must(t, srv.start())
+	must(t, srv.Restart())
 	t.Log("redis-server restarted")
 	waitFor(t, 10*time.Second, "both instances trust their filters again", func() bool {
 		return redisstore.FilterTrusted(a) && redisstore.FilterTrusted(b)

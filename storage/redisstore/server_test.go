@@ -1,24 +1,21 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
+	"github.com/gatehouse-auth/gatehouse/storage/redisstore/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -30,27 +27,31 @@ import (
 // sharedAddr is the address of the Redis most tests use.
 var sharedAddr string
 
-const missingServer = "redis-server not found: `make test` installs it (scripts/redis-test-server.sh ensure), " +
-	"or set GATEHOUSE_REDIS_ADDR to a Redis to test against"
+const missingServer = redistest.Missing + ", or set GATEHOUSE_REDIS_ADDR to a Redis to test against"
+
+// persistent is the configuration of the tests' servers: appendonly, fsync every
+// second (the restart test asks for "appendfsync always", so that a SIGKILL loses
+// nothing Redis acknowledged).
+var persistent = []string{"appendonly yes", "appendfsync everysec"}
 
 func TestMain(m *testing.M) {
 	addr := os.Getenv("GATEHOUSE_REDIS_ADDR")
-	var srv *server
+	var srv *redistest.Server
 	if addr == "" {
-		if _, err := exec.LookPath("redis-server"); err != nil {
-			if os.Getenv("CI") != "" {
-				fmt.Fprintln(os.Stderr, "FAIL: redisstore tests:", missingServer)
-				os.Exit(1)
-			}
-			fmt.Println("SKIP: redisstore tests:", missingServer)
-			os.Exit(0)
-		}
 		var err error
-		if srv, err = startServer(); err != nil {
+		srv, err = redistest.Launch(persistent...)
+		if errors.Is(err, redistest.ErrMissing) {
+			if os.Getenv("CI") == "" {
+				fmt.Println("SKIP: redisstore tests:", missingServer)
+				os.Exit(0)
+			}
+			err = errors.New(missingServer)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "FAIL: redisstore tests:", err)
 			os.Exit(1)
 		}
-		addr = srv.addr
+		addr = srv.Addr
 		os.Setenv("GATEHOUSE_REDIS_ADDR", addr)
 	} else {
 		c := redis.NewClient(&redis.Options{Addr: addr})
@@ -66,155 +67,16 @@ func TestMain(m *testing.M) {
 	redis.SetLogger(quietLogger{})
 	code := m.Run()
 	if srv != nil {
-		srv.close()
+		srv.Close()
 	}
 	os.Exit(code)
 }
 
-// server is a redis-server process of the tests: loopback only, protected mode, its
-// data in a temporary directory, appendonly (fsync every second; the restart test asks
-// for "appendfsync always", so that a SIGKILL loses nothing Redis acknowledged).
-type server struct {
-	bin, dir, addr string
-	extra          []string // more redis.conf lines
-
-	out lockedBuffer
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has exited
-}
-
-func startServer(extra ...string) (*server, error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, errors.New(missingServer)
-	}
-	dir, err := os.MkdirTemp("", "gatehouse-redis-")
-	if err != nil {
-		return nil, err
-	}
-	s := &server{bin: bin, dir: dir, extra: extra}
-	// A free port can be taken between looking and binding: try a few.
-	for range 5 {
-		if s.addr, err = freePort(); err != nil {
-			break
-		}
-		if err = s.start(); err == nil {
-			return s, nil
-		}
-	}
-	os.RemoveAll(dir)
-	return nil, err
-}
-
-// ownServer starts a server for t alone, or skips t (fails it when CI is set) if
-// there is no redis-server.
-func ownServer(t *testing.T, extra ...string) *server {
+// ownServer starts a server for t alone, with conf lines added to persistent, or skips
+// t (fails it when CI is set) if there is no redis-server.
+func ownServer(t *testing.T, conf ...string) *redistest.Server {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(missingServer)
-		}
-		t.Skip(missingServer)
-	}
-	s, err := startServer(extra...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.close)
-	return s
-}
-
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// start runs redis-server on s.addr and s.dir, and waits until it answers.
-func (s *server) start() error {
-	_, port, _ := net.SplitHostPort(s.addr)
-	conf := strings.Join(append([]string{
-		"port " + port,
-		"bind 127.0.0.1",
-		"protected-mode yes",
-		fmt.Sprintf("dir %q", s.dir),
-		"appendonly yes",
-		"appendfsync everysec",
-		`save ""`,
-		"daemonize no",
-		`logfile ""`,
-	}, s.extra...), "\n") + "\n"
-	path := filepath.Join(s.dir, "redis.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		return err
-	}
-	cmd := exec.Command(s.bin, path)
-	cmd.Stdout, cmd.Stderr = &s.out, &s.out
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	s.mu.Lock()
-	s.cmd, s.exited = cmd, exited
-	s.mu.Unlock()
-
-	c := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		select {
-		case <-exited:
-			return fmt.Errorf("redis-server on %s exited:\n%s", s.addr, s.out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.kill()
-			return fmt.Errorf("redis-server on %s did not answer within 10s:\n%s", s.addr, s.out.String())
-		}
-	}
-	return nil
-}
-
-// kill stops the server with SIGKILL, as a crash would, and waits until it is gone.
-func (s *server) kill() {
-	s.mu.Lock()
-	cmd, exited := s.cmd, s.exited
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Kill()
-	<-exited
-}
-
-func (s *server) close() {
-	s.kill()
-	os.RemoveAll(s.dir)
-}
-
-// lockedBuffer is the server's output, written by os/exec's copying goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return redistest.Start(t, slices.Concat(persistent, conf)...)
 }
 
 // newClient returns a client of addr that t closes when it ends.

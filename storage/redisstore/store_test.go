@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/gatehouse-auth/gatehouse/core/storetest"
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
+	"github.com/gatehouse-auth/gatehouse/storage/redisstore/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -446,7 +447,7 @@ func TestNewRefuses(t *testing.T) {
 
 // unreachable is a client of a loopback port nothing listens on.
 func unreachable(t *testing.T) *redis.Client {
-	addr, err := freePort()
+	addr, err := redistest.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}

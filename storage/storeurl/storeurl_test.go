@@ -15,8 +15,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/storage/boltstore"
 	"github.com/gatehouse-auth/gatehouse/storage/memstore"
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
+	"github.com/gatehouse-auth/gatehouse/storage/redisstore/redistest"
 	"github.com/gatehouse-auth/gatehouse/storage/storeurl"
-	"github.com/gatehouse-auth/gatehouse/storage/storeurl/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
