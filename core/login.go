@@ -214,7 +214,18 @@ func (a *Auth) consumeState(ex Exchange) (*loginState, error) {
 	if subtle.ConstantTimeCompare([]byte(q), []byte(st.ID)) != 1 {
 		return nil, fmt.Errorf("%w: state does not match", ErrLoginState)
 	}
-	if name := ex.PathValue("provider"); (name != "" && name != st.Provider) || w.byName[st.Provider] == nil {
+	// The callback must come back on the redirect URI of the provider the state was made
+	// for: the default provider's is the bare callback, each other one's its own
+	// (distinct redirect URIs against mix-up, RFC 9700 §4.4.2).
+	p := w.byName[st.Provider]
+	if p == nil {
+		return nil, fmt.Errorf("%w: wrong provider", ErrLoginState)
+	}
+	want := p.Name
+	if p.isDefault {
+		want = ""
+	}
+	if ex.PathValue("provider") != want {
 		return nil, fmt.Errorf("%w: wrong provider", ErrLoginState)
 	}
 	first, err := a.store.Consume(ex.Context(), "state:"+st.ID, time.Unix(st.Expires, 0))

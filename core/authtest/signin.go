@@ -231,6 +231,17 @@ func testState(t *testing.T, s *suite) {
 			cb := b.authorize(b.startLogin(prefix + "/login"))
 			return b, strings.Replace(cb, prefix+"/callback?", prefix+"/callback/mock2?", 1)
 		}},
+		{"OtherProviderOnDefaultRoute", func(e *env) (*browser, string) {
+			// Mix-up: mock2's flow answered on the default provider's redirect URI.
+			b := e.browser()
+			cb := b.authorize(b.startLogin(prefix + "/login/mock2"))
+			return b, strings.Replace(cb, prefix+"/callback/mock2?", prefix+"/callback?", 1)
+		}},
+		{"DefaultProviderOnItsNamedRoute", func(e *env) (*browser, string) {
+			b := e.browser()
+			cb := b.authorize(b.startLogin(prefix + "/login"))
+			return b, strings.Replace(cb, prefix+"/callback?", prefix+"/callback/mock?", 1)
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
