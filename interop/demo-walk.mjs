@@ -86,12 +86,16 @@ async function signIn() {
     `no development banner on the provider's page: ${banner}`);
   await page.fill('#email', email);
   await page.click('#submit');
-  await page.waitForFunction(() => document.querySelector('#state').dataset.signedIn === 'true');
+  // Wait for the page's own answer to the sign-in (the refresh that trades the cookie for
+  // the first access token), not just for "signed in": a token left in localStorage
+  // from before would make that true at once.
+  await page.waitForFunction(() => document.querySelector('#result').dataset.label === 'Sign-in: first access token');
   const r = {
     status: Number(await page.getAttribute('#result', 'data-status')),
     title: await page.textContent('#result-title'),
   };
   check(r.status === 200 && /first access token/.test(r.title), `sign-in: ${r.title}`);
+  check(await signedIn(), 'the page does not say "signed in" after a successful sign-in');
   check(new URL(page.url()).search === '', `the page kept the query after sign-in: ${page.url()}`);
   const state = await page.textContent('#state');
   check(state.includes(email), `state after sign-in: ${state}`);

@@ -239,6 +239,8 @@
     show('Sign-in refused', 'GET', `${prefix}/callback`, 0, { error: back.get('error'), error_description: back.get('error_description') });
   } else if (back.has('signed_in')) {
     history.replaceState(null, '', '/');
+    // Whatever token was stored before belongs to an earlier sign-in.
+    setToken(null);
     refresh('Sign-in: first access token');
   }
 })();
