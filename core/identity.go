@@ -47,8 +47,9 @@ func exchangeErr(err error) error {
 }
 
 // oidcUser verifies the id_token: signature with the provider's keys and an algorithm
-// from idTokenAlgs, iss, aud = client id and exp (go-oidc's Verify), then the nonce,
-// which Verify does not check, then email_verified and the hosted domain.
+// from idTokenAlgs, iss, aud containing the client id and exp (go-oidc's Verify), then
+// what Verify does not check: the nonce, no other audience, azp, then email_verified
+// and the hosted domain.
 func (p *provider) oidcUser(ctx context.Context, v *oidc.IDTokenVerifier, tok *oauth2.Token, nonce string) (*SignIn, error) {
 	raw, ok := tok.Extra("id_token").(string)
 	if !ok || raw == "" {
@@ -74,6 +75,7 @@ func (p *provider) oidcUser(ctx context.Context, v *oidc.IDTokenVerifier, tok *o
 		Name              string `json:"name"`
 		PreferredUsername string `json:"preferred_username"`
 		HostedDomain      string `json:"hd"`
+		AuthorizedParty   string `json:"azp"`
 	}
 	all := map[string]any{}
 	if err := idt.Claims(&c); err != nil {
@@ -81,6 +83,16 @@ func (p *provider) oidcUser(ctx context.Context, v *oidc.IDTokenVerifier, tok *o
 	}
 	if err := idt.Claims(&all); err != nil {
 		return nil, fmt.Errorf("%w: claims: %w", ErrIDToken, err)
+	}
+	// OIDC Core §3.1.3.7: no audience but this client (Verify only checks that it is
+	// one of them), and an azp, when present, that names this client.
+	for _, aud := range idt.Audience {
+		if aud != p.ClientID {
+			return nil, fmt.Errorf("%w: audience other than this client", ErrIDToken)
+		}
+	}
+	if c.AuthorizedParty != "" && c.AuthorizedParty != p.ClientID {
+		return nil, fmt.Errorf("%w: azp is another client", ErrIDToken)
 	}
 	// Some providers send the boolean as a string.
 	if c.Email == "" || (c.EmailVerified != true && c.EmailVerified != "true") {

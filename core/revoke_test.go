@@ -148,6 +148,60 @@ func TestRevoke(t *testing.T) {
 	})
 }
 
+// TestRevocationKeyedByJTI: a revocation names the token's jti, never its text, so
+// another spelling of the same token dies with it: the same claims signed again (ES256
+// signs them differently each time), or the same claims in other bytes signed with the
+// key. The store holds the jti itself (SECURITY 7).
+func TestRevocationKeyedByJTI(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name    string
+		key     func(t testing.TB) *core.Key
+		respell func(t *testing.T, tok string) string
+	}{
+		{"ES256 signature made again", func(t testing.TB) *core.Key { return privKey(t, "es-1", ecPriv()) },
+			func(t *testing.T, tok string) string {
+				h, p, _ := split(t, tok)
+				return forge(h, p, ecSigner(ecPriv()))
+			}},
+		{"HS256 claims in other bytes", hsKey,
+			func(t *testing.T, tok string) string {
+				h, p, _ := split(t, tok)
+				return forge(h, padClaims(t, p), hsSigner)
+			}},
+	}
+	for _, tc := range cases {
+		for _, which := range []string{"revoke the original", "revoke the other spelling"} {
+			t.Run(tc.name+"/"+which, func(t *testing.T) {
+				e := newEnv(t, core.WithSigningKey(tc.key(t)))
+				tok := e.issue(alice)
+				original, other := tok.AccessToken, tc.respell(t, tok.AccessToken)
+				if other == original {
+					t.Fatal("test bug: the other spelling is the same text")
+				}
+				if c := e.mustAuth(other); c.ID != e.mustAuth(original).ID {
+					t.Fatalf("test bug: the other spelling has jti %q", c.ID)
+				}
+				revoked := original
+				if which != "revoke the original" {
+					revoked = other
+				}
+				if err := e.auth.Revoke(ctx, revoked); err != nil {
+					t.Fatal(err)
+				}
+				wantIs(t, "the original", e.authErr(original), core.ErrTokenRevoked, core.ErrInvalidToken)
+				wantIs(t, "the other spelling", e.authErr(other), core.ErrTokenRevoked, core.ErrInvalidToken)
+				jti := payloadOf(t, original)["jti"].(string)
+				if revoked, err := e.mem.IsRevoked(ctx, jti, ""); err != nil || !revoked {
+					t.Errorf("store: IsRevoked(jti %q) = %v, %v; want the jti revoked", jti, revoked, err)
+				}
+				// The session and its other tokens are untouched: it was one token.
+				e.mustRefresh(tok.RefreshToken)
+			})
+		}
+	}
+}
+
 // TestRevocationKeptUntilExpPlusLeeway: a revocation is kept as long as the token could
 // be accepted, its exp plus the leeway (SECURITY 25); a purge at exp must not bring the
 // token back, and once exp + leeway has passed the entry is purged.

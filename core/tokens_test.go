@@ -12,6 +12,10 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -425,6 +429,17 @@ func TestAuthenticateLeeway(t *testing.T) {
 	if _, err := core.New(memstore.New(), core.WithLeeway(core.MaxLeeway+time.Second)); err == nil {
 		t.Errorf("New with a leeway over MaxLeeway succeeded")
 	}
+
+	// At MaxLeeway, the most New accepts (60 s), a token that expired 59 s ago is still
+	// accepted and one that expired 60 s ago is not.
+	t.Run("MaxLeeway", func(t *testing.T) {
+		e := newEnv(t, core.WithLeeway(core.MaxLeeway))
+		tok := e.issue(alice)
+		e.clock.Set(base.Add(accessTTL + core.MaxLeeway - time.Second))
+		e.mustAuth(tok.AccessToken)
+		e.clock.Set(base.Add(accessTTL + core.MaxLeeway))
+		wantIs(t, "Authenticate at exp + MaxLeeway", e.authErr(tok.AccessToken), core.ErrTokenExpired, core.ErrInvalidToken)
+	})
 }
 
 // TestAuthenticateEncodingMalleability flips unused base64 bits, adds '=' padding and
@@ -520,6 +535,93 @@ func padClaims(t testing.TB, p string) string {
 		raw = append(raw, ' ')
 	}
 	return rawURL.EncodeToString(raw)
+}
+
+// TestUnknownKeysStayInMemory: a token naming a key gatehouse does not hold is refused
+// from the keyring in memory, however many arrive: thousands of random kids, kids that
+// look like paths, quotes or URLs, jku, x5u and jwk headers pointing elsewhere. None of
+// them reaches the store or any other lookup, at Authenticate, Refresh or Revoke, and
+// the genuine token still works afterwards (SECURITY 6, 39).
+func TestUnknownKeysStayInMemory(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tok := e.issue(alice)
+	_, ap, _ := split(t, tok.AccessToken)
+	_, rp, _ := split(t, tok.RefreshToken)
+	methods := []string{"RevokeToken", "IsRevoked", "CreateSession", "Session", "Sessions", "Rotate",
+		"EndSession", "LoadOrStoreKey", "Consume", "Purge"}
+	calls := func() int {
+		n := 0
+		for _, m := range methods {
+			n += e.store.count(m)
+		}
+		return n
+	}
+	kids := []string{"../../../../etc/passwd", `hs-1"`, "' OR '1'='1", "https://evil.example/jwks.json", "file:///dev/zero"}
+	for range 2000 {
+		var b [16]byte
+		rand.Read(b[:])
+		kids = append(kids, rawURL.EncodeToString(b[:]))
+	}
+	before := calls()
+	for i, kid := range kids {
+		extra := [][]any{nil,
+			{"jku", "https://evil.example/" + kid},
+			{"x5u", "https://evil.example/" + kid + ".pem"},
+			{"jwk", attackerJWK()}}[i%4]
+		access := forge(hdr(append([]any{"alg", "HS256", "kid", kid, "typ", "at+jwt"}, extra...)...), ap, hsSigner)
+		refresh := forge(hdr(append([]any{"alg", "HS256", "kid", kid, "typ", "rt+jwt"}, extra...)...), rp, hsSigner)
+		wantIs(t, "Authenticate(kid "+kid+")", e.authErr(access), core.ErrInvalidToken, core.ErrUnknownKey)
+		wantIs(t, "Refresh(kid "+kid+")", e.refreshErr(refresh), core.ErrInvalidGrant, core.ErrUnknownKey)
+		if err := e.auth.Revoke(ctx, access); err != nil {
+			t.Errorf("Revoke(kid %s): %v", kid, err)
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+	if n := calls() - before; n != 0 {
+		t.Errorf("%d tokens of unknown keys made %d store calls, want none", 3*len(kids), n)
+	}
+	e.mustAuth(tok.AccessToken)
+	if n := calls() - before; n != 1 || e.store.count("IsRevoked") == 0 {
+		t.Errorf("the genuine token made %d store calls, want its one IsRevoked", n)
+	}
+}
+
+// TestDependencyFloors: core's go.mod requires the JOSE and OAuth libraries at or past
+// the releases that fixed their known parsing flaws (SECURITY 37): golang-jwt v5.2.2
+// (CVE-2025-30204), x/oauth2 v0.27.0 (CVE-2025-22868) and go-jose v4.0.5
+// (CVE-2025-27144), each memory exhaustion by a crafted token. Minimal version
+// selection never picks less than a go.mod requires, so every module that imports core,
+// in this repository or an app's, builds with these versions or later.
+func TestDependencyFloors(t *testing.T) {
+	mod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	floors := map[string][3]int{
+		"github.com/golang-jwt/jwt/v5":  {5, 2, 2},
+		"golang.org/x/oauth2":           {0, 27, 0},
+		"github.com/go-jose/go-jose/v4": {4, 0, 5},
+	}
+	for path, floor := range floors {
+		m := regexp.MustCompile(`(?m)^(?:require)?\s*` + regexp.QuoteMeta(path) + `\s+v(\d+)\.(\d+)\.(\d+)\S*`).FindSubmatch(mod)
+		if m == nil {
+			t.Errorf("core/go.mod does not require %s", path)
+			continue
+		}
+		var v [3]int
+		for i := range v {
+			v[i], _ = strconv.Atoi(string(m[i+1]))
+		}
+		if slices.Compare(v[:], floor[:]) < 0 {
+			t.Errorf("core/go.mod requires %s v%d.%d.%d, older than v%d.%d.%d", path, v[0], v[1], v[2], floor[0], floor[1], floor[2])
+		}
+		if regexp.MustCompile(`(?m)^\s*(?:replace\s+)?` + regexp.QuoteMeta(path) + `(?:\s+v\S+)?\s+=>`).Match(mod) {
+			t.Errorf("core/go.mod replaces %s", path)
+		}
+	}
 }
 
 // TestAuthenticateTokenTooLarge: an oversized token is refused before any parsing, fast.

@@ -39,18 +39,26 @@
 //     clock) and replayed state → 400, without any cookie or token.
 //   - Redirect attacks: scheme-relative, backslash, control characters, other schemes
 //     and origins → 400; allowed origins and local paths honoured.
+//   - PKCE: the verifier sent with the code is the one whose S256 challenge went out
+//     with that sign-in's state, and a code from another sign-in injected into a
+//     callback is refused (401).
 //   - Provider answers: access_denied and a replayed code → 401, an unverified or
 //     disallowed email and the authorize hook → 403, a bad id_token (nonce, signature,
-//     expiry) → 401, garbage → 502, a provider that hangs → 504 within the configured
-//     timeout, a provider down at start → sign-in works once it is back.
-//   - Every route: refresh (form, JSON, cookie, and each §5.2 error), logout (bearer,
-//     body, cookie, cookie cleared with Max-Age=0, old tokens refused afterwards),
-//     logout/all, revoke (RFC 7009: 200 for garbage, expired or revoked tokens),
-//     sessions (list, end one's own, not another's), me, jwks.json.
+//     expiry, issuer, audience, an algorithm not allowed, alg none) → 401, the
+//     provider's own id_token used as a bearer or refresh token → refused, garbage →
+//     502, a provider that hangs → 504 within the configured timeout, a provider down
+//     at start → sign-in works once it is back.
+//   - Every route: refresh (form, JSON, cookie, each §5.2 error, and 50 concurrent
+//     refreshes of one token → exactly one 200), logout (bearer, body, cookie, cookies
+//     cleared with the Domain and Path they were set with and Max-Age=0, old tokens
+//     refused afterwards), logout/all, revoke (RFC 7009: 200 for garbage, expired or
+//     revoked tokens), sessions (list, end one's own, not another's), me, jwks.json.
 //   - Protected routes: RFC 6750 challenges, a token in the query string ignored, a
-//     1 MiB bearer refused fast (401, or 431 from a server with a smaller header limit),
-//     a token in both the Authorization header and a cookie → 400, a cookie-borne POST
-//     from another site → 403, Cache-Control: no-store on every token response.
+//     token past core.MaxTokenSize refused for its size, a 1 MiB bearer refused fast
+//     (401, or 431 from a server with a smaller header limit), a bearer token together
+//     with a refresh token in a cookie or the body at logout → 400, a cookie-borne POST
+//     from another site → 403 that changes nothing, Cache-Control: no-store on every
+//     token response.
 //   - A store that fails (a decorator over memstore that starts returning errors) → 503
 //     with Retry-After on every route, never a pass.
 //   - Interoperability: golang.org/x/oauth2's TokenSource refreshing through

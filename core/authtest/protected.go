@@ -74,6 +74,20 @@ func testProtected(t *testing.T, s *suite) {
 		}
 	})
 
+	t.Run("OverMaxTokenSize", func(t *testing.T) {
+		// Past core.MaxTokenSize, yet small enough for every server's header limit
+		// (Fiber's included, with fiberauth.ReadBufferSize): the adapter hands it to core,
+		// which refuses it on its length, the genuine token it starts with unread.
+		over := tok.access + "." + strings.Repeat("A", core.MaxTokenSize-len(tok.access))
+		if len(over) != core.MaxTokenSize+1 {
+			t.Fatalf("test bug: %d bytes", len(over))
+		}
+		r := e.do("GET", "/api/protected", bearer(over)).wantChallenge(t, "invalid_token").wantError(t, 401, "invalid_token")
+		if !strings.Contains(r.str(t, "error_description"), "too large") {
+			t.Fatalf("refused as %s, want for its size", r)
+		}
+	})
+
 	t.Run("Expired", func(t *testing.T) {
 		e := s.newEnv(t)
 		tok := e.signIn()

@@ -1,8 +1,12 @@
 package authtest
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,6 +111,79 @@ func testRefresh(t *testing.T, s *suite) {
 		}
 	})
 
+	t.Run("Concurrent", func(t *testing.T) {
+		// 50 clients present one refresh token at the same instant: exactly one gets
+		// 200 and tokens, every other one 400 invalid_grant, and the reuse ends the
+		// session, the winner's new tokens included (SECURITY 34).
+		e := s.newEnv(t)
+		tok := e.signIn()
+		const n = 50
+		type result struct {
+			status int
+			body   []byte
+			err    error
+		}
+		var (
+			wg      sync.WaitGroup
+			start   = make(chan struct{})
+			results = make([]result, n)
+			// A transport of its own, without keep-alive: no connection of the burst is
+			// left open to hold up the server's shutdown.
+			transport = &http.Transport{DisableKeepAlives: true}
+			client    = &http.Client{Transport: transport, Timeout: 20 * time.Second}
+		)
+		t.Cleanup(transport.CloseIdleConnections)
+		for i := range n {
+			wg.Go(func() {
+				req, err := http.NewRequest("POST", e.base+prefix+"/refresh",
+					strings.NewReader("grant_type=refresh_token&refresh_token="+url.QueryEscape(tok.refresh)))
+				if err != nil {
+					results[i].err = err
+					return
+				}
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				<-start
+				resp, err := client.Do(req)
+				if err != nil {
+					results[i].err = err
+					return
+				}
+				defer resp.Body.Close()
+				results[i].status = resp.StatusCode
+				results[i].body, results[i].err = io.ReadAll(resp.Body)
+			})
+		}
+		close(start)
+		wg.Wait()
+		var winner map[string]any
+		wins := 0
+		for i, r := range results {
+			var m map[string]any
+			switch {
+			case r.err != nil:
+				t.Fatalf("request %d: %v", i, r.err)
+			case json.Unmarshal(r.body, &m) != nil:
+				t.Fatalf("request %d: %d %s is not JSON", i, r.status, r.body)
+			case r.status == http.StatusOK:
+				wins++
+				winner = m
+			case r.status != http.StatusBadRequest || m["error"] != "invalid_grant" || m["access_token"] != nil:
+				t.Fatalf("request %d: %d %s, want 200 or 400 invalid_grant", i, r.status, r.body)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d of %d concurrent refreshes of one token answered 200, want exactly 1", wins, n)
+		}
+		access, _ := winner["access_token"].(string)
+		refresh, _ := winner["refresh_token"].(string)
+		if access == "" || refresh == "" {
+			t.Fatalf("the winner got %v, want both tokens", winner)
+		}
+		e.do("GET", "/api/protected", bearer(access)).wantChallenge(t, "invalid_token")
+		e.do("POST", prefix+"/refresh", formBody("grant_type", "refresh_token", "refresh_token", refresh)).wantError(t, 400, "invalid_grant")
+		e.do("GET", "/api/protected", bearer(tok.access)).wantChallenge(t, "invalid_token")
+	})
+
 	t.Run("ExpiredSession", func(t *testing.T) {
 		e := s.newEnv(t, core.WithRefreshTTL(time.Hour))
 		tok := e.signIn()
@@ -166,7 +243,14 @@ func testLogout(t *testing.T, s *suite) {
 		rc := b.callback(b.authorize(b.startLogin(prefix+"/login")), false).cookie(core.DefaultRefreshCookie)
 		at := b.do("POST", prefix+"/refresh").want(t, 200).str(t, "access_token")
 		rt := b.do("POST", prefix+"/refresh").want(t, 200).cookie(core.DefaultRefreshCookie).Value
-		b.do("POST", prefix+"/logout", header("Origin", "https://evil.example")).wantError(t, http.StatusForbidden, "access_denied")
+		// Cross-site, the cookie-borne logout is refused and changes nothing: no cookie is
+		// cleared and the session lives on (SECURITY 24).
+		for _, h := range [][2]string{{"Origin", "https://evil.example"}, {"Origin", "null"}, {"Sec-Fetch-Site", "cross-site"}} {
+			b.do("POST", prefix+"/logout", header(h[0], h[1])).wantError(t, http.StatusForbidden, "access_denied").wantNoTokens(t, false)
+		}
+		if e.email(at) != janeEmail {
+			t.Fatal("a refused cross-site logout ended the session")
+		}
 		r := b.do("POST", prefix+"/logout", header("Origin", e.base)).want(t, http.StatusOK)
 		cleared(t, r)
 		after(t, e, tokens{access: at, refresh: rt})
@@ -181,6 +265,77 @@ func testLogout(t *testing.T, s *suite) {
 			wantError(t, http.StatusBadRequest, "invalid_request")
 		if e.email(tok.access) != janeEmail {
 			t.Fatal("a refused logout ended the session")
+		}
+		// The same for a refresh token in the body, form or JSON: one credential per
+		// request (RFC 6750 §2), and a refusal clears no cookie.
+		for _, body := range []opt{formBody("refresh_token", tok.refresh), jsonBody(map[string]string{"refresh_token": tok.refresh})} {
+			e.do("POST", prefix+"/logout", bearer(tok.access), body).
+				wantError(t, http.StatusBadRequest, "invalid_request").wantNoTokens(t, false)
+		}
+		if e.email(tok.access) != janeEmail {
+			t.Fatal("a refused logout ended the session")
+		}
+		e.do("POST", prefix+"/refresh", formBody("grant_type", "refresh_token", "refresh_token", tok.refresh)).tokens(t)
+	})
+
+	t.Run("ClearedLikeSet", func(t *testing.T) {
+		// With a cookie Domain, every answer that clears a cookie names the Domain and
+		// Path it was set with, and Max-Age=0 (SECURITY 21): the state cookie at the
+		// callback; the refresh cookie at logout by bearer and by cookie, logout/all and
+		// a refused cookie refresh.
+		const domain = "authtest.example"
+		e := s.newEnv(t, core.WithCookies(core.CookieOptions{Domain: domain}))
+		// The browser's jar keeps no cookie of another domain: the state cookie is
+		// carried by hand.
+		signIn := func(opts ...opt) *reply {
+			t.Helper()
+			b := e.browser()
+			login := b.do("GET", prefix+"/login").want(t, http.StatusFound)
+			state := login.cookie(core.DefaultStateCookie)
+			if state == nil || state.Domain != domain || state.Path != prefix {
+				t.Fatalf("state cookie set as %v, want Domain=%s Path=%s", state, domain, prefix)
+			}
+			cb := b.do("GET", b.authorize(login.header.Get("Location")), append(opts, withCookie(state.Name, state.Value))...)
+			if c := cb.cookie(core.DefaultStateCookie); c == nil || c.MaxAge >= 0 || c.Domain != domain || c.Path != prefix {
+				t.Fatalf("state cookie cleared as %v, want Domain=%s Path=%s Max-Age=0", c, domain, prefix)
+			}
+			return cb
+		}
+		set := signIn().want(t, http.StatusFound).cookie(core.DefaultRefreshCookie)
+		if set == nil || set.Value == "" || set.Domain != domain || set.Path != prefix {
+			t.Fatalf("refresh cookie set as %v, want Domain=%s Path=%s", set, domain, prefix)
+		}
+		tok := signIn(header("Accept", "application/json")).tokens(t)
+		other := signIn(header("Accept", "application/json")).tokens(t)
+		for _, tc := range []struct {
+			name string
+			r    func() *reply
+		}{
+			{"LogoutBearer", func() *reply { return e.do("POST", prefix+"/logout", bearer(tok.access)).want(t, http.StatusOK) }},
+			{"LogoutCookie", func() *reply {
+				return e.do("POST", prefix+"/logout", withCookie(core.DefaultRefreshCookie, set.Value)).want(t, http.StatusOK)
+			}},
+			{"LogoutAll", func() *reply { return e.do("POST", prefix+"/logout/all", bearer(other.access)).want(t, http.StatusOK) }},
+			{"RefusedCookieRefresh", func() *reply {
+				return e.do("POST", prefix+"/refresh", withCookie(core.DefaultRefreshCookie, "garbage")).wantError(t, 400, "invalid_grant")
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := tc.r()
+				c := r.cookie(core.DefaultRefreshCookie)
+				if c == nil || c.Value != "" || c.MaxAge >= 0 || c.Path != set.Path || c.Domain != set.Domain {
+					t.Fatalf("refresh cookie cleared as %v, want Domain=%s Path=%s Max-Age=0", c, set.Domain, set.Path)
+				}
+				raw := ""
+				for _, h := range r.header.Values("Set-Cookie") {
+					if strings.HasPrefix(h, core.DefaultRefreshCookie+"=") {
+						raw = h
+					}
+				}
+				if !strings.Contains(raw, "Max-Age=0") {
+					t.Fatalf("Set-Cookie %q lacks Max-Age=0", raw)
+				}
+			})
 		}
 	})
 

@@ -2,12 +2,17 @@ package authtest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,6 +60,65 @@ func testSignIn(t *testing.T, s *suite) {
 		if r2 := b.do("GET", prefix+"/login"); r2.cookie(core.DefaultStateCookie).Value == c.Value {
 			t.Error("two sign-ins got the same state cookie")
 		}
+	})
+
+	t.Run("PKCE", func(t *testing.T) {
+		// The code is exchanged with the verifier of its own sign-in: 43 to 128
+		// unreserved characters whose S256 is the challenge sent with that sign-in's
+		// state (RFC 7636 §4). A code obtained in another sign-in, injected into the
+		// victim's callback with the victim's state, is redeemed with the victim's
+		// verifier, which the provider refuses: 401, no tokens.
+		e := s.newEnv(t)
+		var (
+			mu        sync.Mutex
+			verifiers []string
+		)
+		e.idp.set(mockoidc.TokenEndpoint, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+			if err := r.ParseForm(); err == nil {
+				mu.Lock()
+				verifiers = append(verifiers, r.PostForm.Get("code_verifier"))
+				mu.Unlock()
+			}
+			next.ServeHTTP(w, r)
+		})
+		seen := map[string]bool{}
+		for range 2 {
+			b := e.browser()
+			auth := b.startLogin(prefix + "/login")
+			u, _ := url.Parse(auth)
+			challenge := u.Query().Get("code_challenge")
+			mu.Lock()
+			verifiers = nil
+			mu.Unlock()
+			b.callback(b.authorize(auth), true).tokens(t)
+			mu.Lock()
+			got := slices.Clone(verifiers)
+			mu.Unlock()
+			if len(got) == 0 {
+				t.Fatal("the code was exchanged without reaching the token endpoint")
+			}
+			for _, v := range got {
+				sum := sha256.Sum256([]byte(v))
+				switch {
+				case len(v) < 43 || len(v) > 128 || strings.Trim(v, pkceUnreserved) != "":
+					t.Fatalf("code_verifier %q: want 43 to 128 unreserved characters", v)
+				case base64.RawURLEncoding.EncodeToString(sum[:]) != challenge:
+					t.Fatalf("code_verifier %q does not hash to the code_challenge %q of its sign-in", v, challenge)
+				}
+			}
+			if seen[got[0]] {
+				t.Fatal("two sign-ins used the same code_verifier")
+			}
+			seen[got[0]] = true
+		}
+
+		attacker, victim := e.browser(), e.browser()
+		stolen, _ := url.Parse(attacker.authorize(attacker.startLogin(prefix + "/login")))
+		cb, _ := url.Parse(victim.authorize(victim.startLogin(prefix + "/login")))
+		q := cb.Query()
+		q.Set("code", stolen.Query().Get("code"))
+		cb.RawQuery = q.Encode()
+		victim.callback(cb.String(), true).wantError(t, http.StatusUnauthorized, "access_denied").wantNoTokens(t, true)
 	})
 
 	t.Run("JSON", func(t *testing.T) {
@@ -466,6 +530,87 @@ func testProvider(t *testing.T, s *suite) {
 		}
 	})
 
+	t.Run("IDTokenAsBearer", func(t *testing.T) {
+		// The provider's id_token, genuine and unexpired, is no gatehouse token: refused
+		// wherever a gatehouse token is taken (RFC 8725 §3.11).
+		e := s.newEnv(t)
+		var (
+			mu  sync.Mutex
+			idt string
+		)
+		e.idp.set(mockoidc.TokenEndpoint, tamperIDToken(func(tok string) string {
+			mu.Lock()
+			defer mu.Unlock()
+			idt = tok
+			return tok
+		}))
+		tok := e.signIn()
+		mu.Lock()
+		idToken := idt
+		mu.Unlock()
+		if strings.Count(idToken, ".") != 2 {
+			t.Fatalf("no id_token captured: %q", idToken)
+		}
+		e.do("GET", "/api/protected", bearer(idToken)).wantChallenge(t, "invalid_token").wantError(t, 401, "invalid_token")
+		e.do("GET", "/api/optional", bearer(idToken)).wantChallenge(t, "invalid_token")
+		e.do("GET", prefix+"/me", bearer(idToken)).wantChallenge(t, "invalid_token")
+		e.do("POST", prefix+"/logout", bearer(idToken)).wantChallenge(t, "invalid_token")
+		e.do("POST", prefix+"/refresh", formBody("grant_type", "refresh_token", "refresh_token", idToken)).
+			wantError(t, http.StatusBadRequest, "invalid_grant").wantNoTokens(t, true)
+		if e.email(tok.access) != janeEmail {
+			t.Fatal("the session does not work after the refusals")
+		}
+	})
+
+	t.Run("IDTokenRefused", func(t *testing.T) {
+		// mockoidc answers the token request; its id_token is then replaced by one with
+		// the same claims, nonce included, changed as the case says and signed as the
+		// case says (RS256 with the provider's key and kid, as mockoidc signs). Every
+		// refusal is 401 invalid_token without tokens (OpenID Connect Core §3.1.3.7).
+		cases := []struct {
+			name      string
+			edit      func(c jwt.MapClaims)
+			alg       string   // RS256, RS384, HS256 (keyed with the client secret) or none
+			advertise []string // added to the provider's id_token_signing_alg_values_supported
+			ok        bool
+		}{
+			{"ResignedUnchanged", nil, "RS256", nil, true},
+			{"WrongIssuer", func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }, "RS256", nil, false},
+			{"NoIssuer", func(c jwt.MapClaims) { delete(c, "iss") }, "RS256", nil, false},
+			{"AudienceOtherClient", func(c jwt.MapClaims) { c["aud"] = "other-client" }, "RS256", nil, false},
+			{"AudienceArrayWithoutClient", func(c jwt.MapClaims) { c["aud"] = []string{"other-client", "another"} }, "RS256", nil, false},
+			{"NoAudience", func(c jwt.MapClaims) { delete(c, "aud") }, "RS256", nil, false},
+			// §3.1.3.7 step 3: an id_token with audiences besides the client MUST be
+			// refused; step 5: an azp that is not the client id SHOULD be.
+			{"AudienceWithAnotherClient", func(c jwt.MapClaims) { aud, _ := c.GetAudience(); c["aud"] = append(aud, "other-client") }, "RS256", nil, false},
+			{"AzpOfAnotherClient", func(c jwt.MapClaims) { c["azp"] = "other-client" }, "RS256", nil, false},
+			{"NonceMissing", func(c jwt.MapClaims) { delete(c, "nonce") }, "RS256", nil, false},
+			{"Expired", func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }, "RS256", nil, false},
+			{"NoExpiry", func(c jwt.MapClaims) { delete(c, "exp") }, "RS256", nil, false},
+			{"AlgNotAdvertised", nil, "RS384", nil, false},
+			{"AlgHS256WithClientSecret", nil, "HS256", []string{"HS256"}, false},
+			{"AlgNone", nil, "none", []string{"none"}, false},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				e := s.newEnv(t)
+				if tc.advertise != nil {
+					e.idp.set(mockoidc.DiscoveryEndpoint, advertiseAlgs(tc.advertise))
+				}
+				e.idp.set(mockoidc.TokenEndpoint, tamperIDToken(func(tok string) string {
+					return resignIDToken(t, e.idp, tok, tc.alg, tc.edit)
+				}))
+				b := e.browser()
+				r := b.callback(b.authorize(b.startLogin(prefix+"/login")), true)
+				if tc.ok {
+					r.tokens(t)
+					return
+				}
+				r.wantError(t, http.StatusUnauthorized, "invalid_token").wantNoTokens(t, true)
+			})
+		}
+	})
+
 	t.Run("MissingCode", func(t *testing.T) {
 		e := s.newEnv(t)
 		b := e.browser()
@@ -500,4 +645,69 @@ func (u hdUser) Claims(scope []string, base *mockoidc.IDTokenClaims) (jwt.Claims
 		m["hd"] = u.hd
 	}
 	return m, nil
+}
+
+// pkceUnreserved are the characters a PKCE code verifier is made of (RFC 7636 §4.1).
+const pkceUnreserved = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+
+// resignIDToken returns the id_token tok with its claims changed by edit (when not nil)
+// and signed anew with alg: RS256 or RS384 with the provider's key under its kid, HS256
+// with the client secret, or none.
+func resignIDToken(t *testing.T, p *idp, tok, alg string, edit func(jwt.MapClaims)) string {
+	claims := jwt.MapClaims{}
+	parsed, _, err := jwt.NewParser().ParseUnverified(tok, claims)
+	if err != nil {
+		t.Errorf("the provider's id_token does not parse: %v", err)
+		return tok
+	}
+	if edit != nil {
+		edit(claims)
+	}
+	var (
+		method jwt.SigningMethod
+		key    any
+	)
+	switch alg {
+	case "RS256":
+		method, key = jwt.SigningMethodRS256, p.m.Keypair.PrivateKey
+	case "RS384":
+		method, key = jwt.SigningMethodRS384, p.m.Keypair.PrivateKey
+	case "HS256":
+		method, key = jwt.SigningMethodHS256, []byte(p.m.ClientSecret)
+	case "none":
+		method, key = jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType
+	default:
+		t.Errorf("test bug: algorithm %q", alg)
+		return tok
+	}
+	out := jwt.NewWithClaims(method, claims)
+	out.Header["kid"] = parsed.Header["kid"]
+	signed, err := out.SignedString(key)
+	if err != nil {
+		t.Errorf("signing the id_token with %s: %v", alg, err)
+		return tok
+	}
+	return signed
+}
+
+// advertiseAlgs is an interceptor of the discovery document that adds algs to the
+// id_token signing algorithms the provider says it uses.
+func advertiseAlgs(algs []string) interceptor {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var m map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil || rec.Code != http.StatusOK {
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+			return
+		}
+		list, _ := m["id_token_signing_alg_values_supported"].([]any)
+		for _, a := range algs {
+			list = append(list, a)
+		}
+		m["id_token_signing_alg_values_supported"] = list
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(m)
+	}
 }

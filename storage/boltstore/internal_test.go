@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -28,6 +29,28 @@ func openTest(t testing.TB, opts ...Option) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// TestSyncByDefault: a store opened without options, or with every exported option,
+// has bbolt fsync each commit and each growth of the file: NoSync and NoGrowSync are
+// never on outside the tests that ask for them (SECURITY 27).
+func TestSyncByDefault(t *testing.T) {
+	for name, opts := range map[string][]Option{
+		"defaults": nil,
+		"every option": {WithLockTimeout(2 * time.Second), WithPurgeInterval(time.Hour), WithFilterFPRate(0.01),
+			WithMaxSize(1 << 30), WithClock(time.Now), WithLogger(slog.New(slog.DiscardHandler))},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := Open(filepath.Join(t.TempDir(), "gatehouse.db"), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.db.NoSync || s.db.NoGrowSync || s.opts.noSync {
+				t.Errorf("NoSync %v, NoGrowSync %v (option %v): want every commit synced", s.db.NoSync, s.db.NoGrowSync, s.opts.noSync)
+			}
+		})
+	}
 }
 
 // TestFileStopsGrowing runs revoke, expire, purge cycles with a window of revocations

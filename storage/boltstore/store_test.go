@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -382,5 +384,142 @@ func TestMonotonicTimes(t *testing.T) {
 	}
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentRefreshThroughAuth: 50 refreshes of one refresh token at the same
+// instant, through core.Auth over a bbolt file: exactly one gets tokens, every other one
+// invalid_grant (never a store failure), and the reuse ends the session, the winner's
+// new tokens included (SECURITY 34).
+func TestConcurrentRefreshThroughAuth(t *testing.T) {
+	auth, err := core.New(openTemp(t), core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	for round := range 3 {
+		tok, err := auth.Issue(ctx, core.Identity{Subject: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var (
+			wg      sync.WaitGroup
+			start   = make(chan struct{})
+			results = make([]*core.Tokens, n)
+			errs    = make([]error, n)
+		)
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				results[i], errs[i] = auth.Refresh(ctx, tok.RefreshToken)
+			})
+		}
+		close(start)
+		wg.Wait()
+		var winner *core.Tokens
+		for i, err := range errs {
+			switch {
+			case err == nil && winner != nil:
+				t.Fatalf("round %d: two refreshes of one token succeeded", round)
+			case err == nil:
+				winner = results[i]
+			case !errors.Is(err, core.ErrInvalidGrant) || errors.Is(err, core.ErrStoreUnavailable):
+				t.Fatalf("round %d: refresh %d: %v, want invalid_grant", round, i, err)
+			}
+		}
+		if winner == nil {
+			t.Fatalf("round %d: no refresh succeeded", round)
+		}
+		if _, err := auth.Authenticate(ctx, winner.AccessToken); !errors.Is(err, core.ErrTokenRevoked) {
+			t.Errorf("round %d: the winner's access token after the reuse: %v, want %v", round, err, core.ErrTokenRevoked)
+		}
+		if _, err := auth.Refresh(ctx, winner.RefreshToken); !errors.Is(err, core.ErrInvalidGrant) {
+			t.Errorf("round %d: the winner's refresh token after the reuse: %v, want invalid_grant", round, err)
+		}
+	}
+}
+
+// TestValuesOutliveTheirTransaction keeps what LoadOrStoreKey, Session, Sessions and
+// Export returned, then grows the file far past its memory map, which makes bbolt map
+// it afresh and unmap the old mapping: every kept value is intact. A value that still
+// pointed into the old mapping would read garbage or fault (SECURITY 32).
+func TestValuesOutliveTheirTransaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s := openAt(t, path, boltstore.WithPurgeInterval(0))
+	key := bytes.Repeat([]byte("0123456789abcdef"), 512) // 8 KiB: pages of its own
+	stored, err := s.LoadOrStoreKey(ctx, "signing", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := s.LoadOrStoreKey(ctx, "signing", []byte("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := session("sid-1", "alice")
+	want.Identity.Claims = map[string]any{"role": string(bytes.Repeat([]byte("r"), 5000))}
+	if err := s.CreateSession(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	one, err := s.Session(ctx, "sid-1")
+	if err != nil || one == nil {
+		t.Fatalf("Session = %v, %v", one, err)
+	}
+	list, err := s.Sessions(ctx, "alice")
+	if err != nil || len(list) != 1 {
+		t.Fatalf("Sessions = %v, %v", list, err)
+	}
+	var exported []core.Entry
+	if err := s.Export(ctx, func(e core.Entry) error { exported = append(exported, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Size()
+	}
+	before := size()
+
+	var grow []core.Entry
+	for i := range 40_000 {
+		grow = append(grow, core.Entry{Kind: core.EntryRevokedToken, Expires: base.Add(time.Hour),
+			ID: fmt.Sprintf("jti-%06d-%s", i, bytes.Repeat([]byte("x"), 100))})
+	}
+	if err := s.Import(ctx, grow); err != nil {
+		t.Fatal(err)
+	}
+	if after := size(); after < 16*before {
+		t.Fatalf("test bug: the file grew from %d to %d bytes only, not past its mapping", before, after)
+	}
+
+	for name, got := range map[string][]byte{"stored": stored, "loaded": loaded} {
+		if !bytes.Equal(got, key) {
+			t.Errorf("LoadOrStoreKey value (%s) changed after the file was mapped afresh", name)
+		}
+	}
+	for name, got := range map[string]*core.Session{"Session": one, "Sessions": list[0]} {
+		if got.ID != want.ID || got.Current != want.Current || got.Identity.Subject != want.Identity.Subject ||
+			got.Identity.Claims["role"] != want.Identity.Claims["role"] || !got.ExpiresAt.Equal(want.ExpiresAt) {
+			t.Errorf("%s value changed after the file was mapped afresh: %+v", name, got)
+		}
+	}
+	found := 0
+	for _, e := range exported {
+		switch {
+		case e.Kind == core.EntryKey && e.ID == "signing":
+			found++
+			if !bytes.Equal(e.Value, key) {
+				t.Error("exported key changed after the file was mapped afresh")
+			}
+		case e.Kind == core.EntrySession && e.ID == "sid-1":
+			found++
+			if e.Session.Current != want.Current || e.Session.Identity.Claims["role"] != want.Identity.Claims["role"] {
+				t.Errorf("exported session changed after the file was mapped afresh: %+v", e.Session)
+			}
+		}
+	}
+	if found != 2 {
+		t.Errorf("Export listed %d of the key and the session", found)
 	}
 }
