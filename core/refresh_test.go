@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/gatehouse-auth/gatehouse/core/storetest"
 )
 
 // TestRefreshRotates: a refresh returns new tokens, and the replaced refresh token,
@@ -278,42 +279,10 @@ func TestSessionLifetimes(t *testing.T) {
 }
 
 // TestConcurrentRefresh: 50 goroutines present one refresh token at once; exactly one
-// gets tokens. The others are reuse, so the session ends (no grace window).
+// gets tokens. The others are reuse, so the session ends (no grace window). storetest
+// runs the same race over every store.
 func TestConcurrentRefresh(t *testing.T) {
-	const n = 50
-	e := newEnv(t)
-	tok := e.issue(alice)
-	results := make([]*core.Tokens, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			results[i], errs[i] = e.auth.Refresh(context.Background(), tok.RefreshToken)
-		})
-	}
-	close(start)
-	wg.Wait()
-	var winner *core.Tokens
-	wins := 0
-	for i := range n {
-		if errs[i] == nil {
-			wins++
-			winner = results[i]
-			continue
-		}
-		wantIs(t, "losing Refresh", errs[i], core.ErrInvalidGrant)
-		if !errors.Is(errs[i], core.ErrRefreshReused) && !errors.Is(errs[i], core.ErrSessionNotFound) {
-			t.Errorf("losing Refresh: %v, want reuse or, once a loser has ended the session, session not found", errs[i])
-		}
-		wantNotIs(t, "losing Refresh", errs[i], core.ErrStoreUnavailable)
-	}
-	if wins != 1 {
-		t.Fatalf("%d refreshes succeeded, want exactly 1", wins)
-	}
-	wantIs(t, "winner's access token after the losers' reuse", e.authErr(winner.AccessToken), core.ErrTokenRevoked)
-	wantIs(t, "winner's refresh token after the losers' reuse", e.refreshErr(winner.RefreshToken), core.ErrSessionNotFound, core.ErrInvalidGrant)
+	storetest.RefreshRace(t, 1, newEnv(t).auth)
 }
 
 // TestConcurrentRefreshWithGrace: with a grace window, tabs racing one token all get

@@ -56,6 +56,8 @@ import (
 //     later of two expiries; imported keys and sessions overwrite (a session that
 //     changes subject leaves the old subject's list); Export stops at and returns
 //     fn's first error; both fail with core.ErrStoreClosed after Close.
+//   - RefreshRace: through a core.Auth over the store, 50 concurrent refreshes of one
+//     token, see RefreshRace.
 //
 // Run calls newStore once per subtest, one subtest at a time. Each store it returns must
 // be empty and must not share state with the stores made before it. Run closes every
@@ -63,7 +65,7 @@ import (
 //
 // All times are explicit and lie in the year 2100, so a store whose background
 // housekeeping uses the real clock (a Redis TTL, say) expires nothing during the run.
-// Nothing sleeps.
+// Nothing sleeps to make time pass.
 //
 // Not checked: persistence across a reopen, sharing between processes, and that Purge
 // costs time in proportion to the expired entries only; a store tests those itself.
@@ -85,6 +87,7 @@ func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
 		{"Closed", testClosed},
 		{"CanceledContext", testCanceledContext},
 		{"Migrator", testMigrator},
+		{"RefreshRace", testRefreshRace},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, h) })

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -384,58 +383,6 @@ func TestMonotonicTimes(t *testing.T) {
 	}
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestConcurrentRefreshThroughAuth: 50 refreshes of one refresh token at the same
-// instant, through core.Auth over a bbolt file: exactly one gets tokens, every other one
-// invalid_grant (never a store failure), and the reuse ends the session, the winner's
-// new tokens included (SECURITY 34).
-func TestConcurrentRefreshThroughAuth(t *testing.T) {
-	auth, err := core.New(openTemp(t), core.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 50
-	for round := range 3 {
-		tok, err := auth.Issue(ctx, core.Identity{Subject: "alice"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var (
-			wg      sync.WaitGroup
-			start   = make(chan struct{})
-			results = make([]*core.Tokens, n)
-			errs    = make([]error, n)
-		)
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				results[i], errs[i] = auth.Refresh(ctx, tok.RefreshToken)
-			})
-		}
-		close(start)
-		wg.Wait()
-		var winner *core.Tokens
-		for i, err := range errs {
-			switch {
-			case err == nil && winner != nil:
-				t.Fatalf("round %d: two refreshes of one token succeeded", round)
-			case err == nil:
-				winner = results[i]
-			case !errors.Is(err, core.ErrInvalidGrant) || errors.Is(err, core.ErrStoreUnavailable):
-				t.Fatalf("round %d: refresh %d: %v, want invalid_grant", round, i, err)
-			}
-		}
-		if winner == nil {
-			t.Fatalf("round %d: no refresh succeeded", round)
-		}
-		if _, err := auth.Authenticate(ctx, winner.AccessToken); !errors.Is(err, core.ErrTokenRevoked) {
-			t.Errorf("round %d: the winner's access token after the reuse: %v, want %v", round, err, core.ErrTokenRevoked)
-		}
-		if _, err := auth.Refresh(ctx, winner.RefreshToken); !errors.Is(err, core.ErrInvalidGrant) {
-			t.Errorf("round %d: the winner's refresh token after the reuse: %v, want invalid_grant", round, err)
-		}
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // purgePage is how many index members one Purge script looks at, so that no script
@@ -48,29 +50,36 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 			break
 		}
 	}
-	for offset := 0; ; {
-		r, err := purgeSessionsScript.Run(ctx, s.rdb, []string{s.keys.sessionIndex()},
-			s.keys.prefix, nowArg, second, offset, purgePage).Int64Slice()
+	for _, idx := range []struct {
+		script *redis.Script
+		key    string
+	}{
+		{purgeSessionsScript, s.keys.sessionIndex()},
+		{purgeConsumedScript, s.keys.consumedIndex()},
+	} {
+		n, err := s.purgeIndex(ctx, idx.script, idx.key, nowArg, second)
+		total += n
 		if err != nil {
-			return total, s.fail("Purge", err)
-		}
-		total += int(r[0])
-		offset += int(r[2])
-		if r[3] < purgePage {
-			break
-		}
-	}
-	for offset := 0; ; {
-		r, err := purgeConsumedScript.Run(ctx, s.rdb, []string{s.keys.consumedIndex()},
-			s.keys.prefix, nowArg, second, offset, purgePage).Int64Slice()
-		if err != nil {
-			return total, s.fail("Purge", err)
-		}
-		total += int(r[0])
-		offset += int(r[2])
-		if r[3] < purgePage {
-			break
+			return total, err
 		}
 	}
 	return total, nil
+}
+
+// purgeIndex pages through an index with a script answering {deleted, dropped, kept,
+// page length}, as purgeSessionsScript and purgeConsumedScript do, and returns how many
+// entries it deleted.
+func (s *Store) purgeIndex(ctx context.Context, script *redis.Script, index string, nowArg, second string) (int, error) {
+	total := 0
+	for offset := 0; ; {
+		r, err := script.Run(ctx, s.rdb, []string{index}, s.keys.prefix, nowArg, second, offset, purgePage).Int64Slice()
+		if err != nil {
+			return total, s.fail("Purge", err)
+		}
+		total += int(r[0])
+		offset += int(r[2])
+		if r[3] < purgePage {
+			return total, nil
+		}
+	}
 }

@@ -195,7 +195,6 @@ func TestRotationRaceAcrossInstances(t *testing.T) {
 // failure), and the reuse ends the session on both instances, the winner's new tokens
 // included (SECURITY 34).
 func TestConcurrentRefreshAcrossInstances(t *testing.T) {
-	ctx := context.Background()
 	a, b := pair(t, sharedAddr)
 	quiet := core.WithLogger(slog.New(slog.DiscardHandler))
 	authA, err := core.New(a, quiet)
@@ -206,51 +205,7 @@ func TestConcurrentRefreshAcrossInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auths := []*core.Auth{authA, authB}
-	const n = 50
-	for round := range 5 {
-		tok, err := authA.Issue(ctx, core.Identity{Subject: "alice"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var (
-			wg      sync.WaitGroup
-			start   = make(chan struct{})
-			results = make([]*core.Tokens, n)
-			errs    = make([]error, n)
-		)
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				results[i], errs[i] = auths[i%2].Refresh(ctx, tok.RefreshToken)
-			})
-		}
-		close(start)
-		wg.Wait()
-		var winner *core.Tokens
-		for i, err := range errs {
-			switch {
-			case err == nil && winner != nil:
-				t.Fatalf("round %d: two refreshes of one token succeeded", round)
-			case err == nil:
-				winner = results[i]
-			case !errors.Is(err, core.ErrInvalidGrant) || errors.Is(err, core.ErrStoreUnavailable):
-				t.Fatalf("round %d: refresh %d: %v, want invalid_grant", round, i, err)
-			}
-		}
-		if winner == nil {
-			t.Fatalf("round %d: no refresh succeeded", round)
-		}
-		for i, auth := range auths {
-			waitFor(t, time.Second, fmt.Sprintf("round %d: the winner's access token refused on instance %d", round, i), func() bool {
-				_, err := auth.Authenticate(ctx, winner.AccessToken)
-				return errors.Is(err, core.ErrTokenRevoked)
-			})
-			if _, err := auth.Refresh(ctx, winner.RefreshToken); !errors.Is(err, core.ErrInvalidGrant) {
-				t.Errorf("round %d: the winner's refresh token on instance %d: %v, want invalid_grant", round, i, err)
-			}
-		}
-	}
+	storetest.RefreshRace(t, 5, authA, authB)
 }
 
 func TestPrefixIsolation(t *testing.T) {
