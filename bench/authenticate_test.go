@@ -26,17 +26,17 @@ const (
 // parse-and-validate of the same token with the same strictness. Compare the ratios
 // within one run: the machines are shared and noisy.
 func BenchmarkAuthenticate(b *testing.B) {
-	hmacKey, err := core.HMACKey("", core.HS256, []byte("0123456789abcdef0123456789abcdef"))
+	hmacKey, err := core.KeyFromSecret("", core.HS256, []byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	_, edPriv, _ := ed25519.GenerateKey(rand.Reader)
-	edKey, err := core.PrivateKey("", edPriv)
+	edKey, err := core.KeyFromSigner("", edPriv)
 	if err != nil {
 		b.Fatal(err)
 	}
 	cases := []struct {
-		alg       string
+		alg       core.Algorithm
 		key       *core.Key
 		verifyKey any
 	}{
@@ -55,7 +55,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 			a := newAuth(b, stores[0], tc.key)
 			tok := issue(b, a)
 			p := jwt.NewParser(
-				jwt.WithValidMethods([]string{tc.alg}), jwt.WithExpirationRequired(),
+				jwt.WithValidMethods([]string{string(tc.alg)}), jwt.WithExpirationRequired(),
 				jwt.WithIssuedAt(), jwt.WithIssuer(issuer), jwt.WithAudience(audience),
 				jwt.WithStrictDecoding(),
 			)
@@ -103,7 +103,7 @@ type jwtClaims struct {
 
 func issue(b *testing.B, a *core.Auth) string {
 	b.Helper()
-	t, err := a.Issue(context.Background(), core.Identity{Subject: "https://accounts.google.com|110169484474386276334", Email: "ada@example.com", Name: "Ada Lovelace"})
+	t, err := a.Issue(context.Background(), core.Identity{Subject: "https://accounts.google.com|110169484474386276334", Email: "ada@example.com", Name: "Ada Lovelace"}, core.Client{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,8 +3,8 @@ module github.com/gatehouse-auth/gatehouse/bench
 go 1.26.0
 
 require (
-	github.com/gatehouse-auth/gatehouse/core v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/boltstore v0.0.0
+	github.com/gatehouse-auth/gatehouse/core v0.1.0
+	github.com/gatehouse-auth/gatehouse/storage/boltstore v0.1.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 )
 
@@ -19,5 +19,4 @@ require (
 replace (
 	github.com/gatehouse-auth/gatehouse/core => ../core
 	github.com/gatehouse-auth/gatehouse/storage/boltstore => ../storage/boltstore
-	github.com/gatehouse-auth/gatehouse/storage/memstore => ../storage/memstore
 )

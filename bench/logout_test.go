@@ -28,7 +28,7 @@ func BenchmarkLogout64(b *testing.B) {
 	ctx := context.Background()
 	sids := make([]string, b.N)
 	for i := range sids {
-		t, err := a.Issue(ctx, core.Identity{Subject: "user", Email: "ada@example.com"})
+		t, err := a.Issue(ctx, core.Identity{Subject: "user", Email: "ada@example.com"}, core.Client{})
 		if err != nil {
 			b.Fatal(err)
 		}

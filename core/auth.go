@@ -25,12 +25,9 @@ type Tokens struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int    `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
-	// Result is always true; it keeps clients of the tutorial gatehouse grew out of
-	// working.
-	Result bool `json:"result"`
 
 	// Session is the session the tokens belong to.
-	Session *Session `json:"-"`
+	Session SessionInfo `json:"-"`
 	// AccessExpiresAt and RefreshExpiresAt are the exp claims of the two tokens.
 	AccessExpiresAt  time.Time `json:"-"`
 	RefreshExpiresAt time.Time `json:"-"`
@@ -59,6 +56,9 @@ func New(store Store, opts ...Option) (*Auth, error) {
 	if cfg.idleTimeout != 0 && cfg.idleTimeout < cfg.accessTTL {
 		return nil, fmt.Errorf("%w: idle timeout %v is shorter than the access TTL %v", ErrConfig, cfg.idleTimeout, cfg.accessTTL)
 	}
+	if len(cfg.keyChoice) > 1 {
+		return nil, fmt.Errorf("%w: %s each choose the signing key: give one of them", ErrConfig, strings.Join(cfg.keyChoice, " and "))
+	}
 	if cfg.signing == nil {
 		k, err := loadOrGenerateKey(context.Background(), store, cfg.alg)
 		if err != nil {
@@ -77,7 +77,7 @@ func New(store Store, opts ...Option) (*Auth, error) {
 	return a, nil
 }
 
-func loadOrGenerateKey(ctx context.Context, store Store, alg string) (*Key, error) {
+func loadOrGenerateKey(ctx context.Context, store Store, alg Algorithm) (*Key, error) {
 	k, err := GenerateKey(alg)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func loadOrGenerateKey(ctx context.Context, store Store, alg string) (*Key, erro
 	if err != nil {
 		return nil, err
 	}
-	stored, err := store.LoadOrStoreKey(ctx, "signing/"+alg, b)
+	stored, err := store.LoadOrStoreKey(ctx, "signing/"+string(alg), b)
 	if err != nil {
 		return nil, storeErr(err)
 	}
@@ -94,9 +94,9 @@ func loadOrGenerateKey(ctx context.Context, store Store, alg string) (*Key, erro
 }
 
 // Issue starts a session for id, as after a successful sign-in, and returns its first
-// access and refresh tokens. The user agent and address in ctx (ContextWithClient) are
-// kept with the session for display.
-func (a *Auth) Issue(ctx context.Context, id Identity) (*Tokens, error) {
+// access and refresh tokens. The client's user agent and address are kept with the
+// session for the user's list of sessions; the zero Client records none.
+func (a *Auth) Issue(ctx context.Context, id Identity, client Client) (*Tokens, error) {
 	if id.Subject == "" {
 		return nil, fmt.Errorf("%w: identity has no subject", ErrInvalidRequest)
 	}
@@ -117,9 +117,7 @@ func (a *Auth) Issue(ctx context.Context, id Identity) (*Tokens, error) {
 	if a.cfg.idleTimeout > 0 && now.Add(a.cfg.idleTimeout).Before(s.ExpiresAt) {
 		s.IdleExpiresAt = now.Add(a.cfg.idleTimeout)
 	}
-	if c, ok := clientFrom(ctx); ok {
-		s.UserAgent, s.IP = c.UserAgent, c.IP
-	}
+	s.UserAgent, s.IP = client.UserAgent, client.IP
 	// Mint before storing: a token that cannot be minted leaves no session behind.
 	at, accessExp, err := a.mintAccess(s, now, extra)
 	if err != nil {
@@ -180,8 +178,8 @@ func (a *Auth) mintRefresh(s *Session, now time.Time) (string, error) {
 func (a *Auth) tokens(s *Session, now time.Time, at string, accessExp time.Time, rt string) *Tokens {
 	return &Tokens{
 		AccessToken: at, TokenType: "Bearer", ExpiresIn: int(accessExp.Unix() - now.Unix()),
-		RefreshToken: rt, Result: true,
-		Session: s, AccessExpiresAt: accessExp, RefreshExpiresAt: time.Unix(s.ExpiresAt.Unix(), 0),
+		RefreshToken: rt,
+		Session:      s.Info(), AccessExpiresAt: accessExp, RefreshExpiresAt: time.Unix(s.ExpiresAt.Unix(), 0),
 	}
 }
 
@@ -259,7 +257,7 @@ func (a *Auth) JWKS() JWKS {
 			continue
 		}
 		j := k.jwk()
-		j.Use, j.Alg, j.Kid = "sig", k.alg, k.id
+		j.Use, j.Alg, j.Kid = "sig", string(k.alg), k.id
 		set.Keys = append(set.Keys, j)
 	}
 	return set

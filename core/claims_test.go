@@ -82,7 +82,7 @@ func TestReservedClaims(t *testing.T) {
 					id.Claims = map[string]any{name: "x"}
 				}
 				e := newEnv(t, opts...)
-				tok, err := e.auth.Issue(context.Background(), id)
+				tok, err := e.auth.Issue(context.Background(), id, core.Client{})
 				wantIs(t, "Issue", err, core.ErrConfig)
 				if tok != nil {
 					t.Errorf("Issue returned tokens with the error")
@@ -119,7 +119,7 @@ func TestCustomClaimsCannotOverrideRegisteredOnes(t *testing.T) {
 			e := newEnv(t, core.WithClaims(func(context.Context, core.Identity) (map[string]any, error) {
 				return map[string]any{tc.name: tc.value}, nil
 			}))
-			tok, err := e.auth.Issue(context.Background(), alice)
+			tok, err := e.auth.Issue(context.Background(), alice, core.Client{})
 			if err != nil {
 				wantIs(t, "Issue", err, core.ErrConfig)
 				return
@@ -147,7 +147,7 @@ func TestCustomClaimsCannotOverrideRegisteredOnes(t *testing.T) {
 func TestClaimsHookError(t *testing.T) {
 	boom := errors.New("roles database unavailable")
 	e := newEnv(t, core.WithClaims(func(context.Context, core.Identity) (map[string]any, error) { return nil, boom }))
-	_, err := e.auth.Issue(context.Background(), alice)
+	_, err := e.auth.Issue(context.Background(), alice, core.Client{})
 	wantIs(t, "Issue", err, boom)
 	if ss := must(e.auth.Sessions(context.Background(), alice.Subject)); len(ss) != 0 {
 		t.Errorf("a session was created: %+v", ss)
@@ -160,7 +160,7 @@ func TestIssuedTokensAuthenticate(t *testing.T) {
 	e := newEnv(t, core.WithClaims(func(context.Context, core.Identity) (map[string]any, error) {
 		return map[string]any{"blob": strings.Repeat("x", core.MaxTokenSize)}, nil
 	}))
-	tok, err := e.auth.Issue(context.Background(), alice)
+	tok, err := e.auth.Issue(context.Background(), alice, core.Client{})
 	if err != nil {
 		return // refusing to mint it is right
 	}

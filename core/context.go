@@ -4,8 +4,6 @@ import "context"
 
 type claimsKey struct{}
 
-type clientKey struct{}
-
 // NewContext returns a copy of ctx carrying the claims of an authenticated request.
 // The adapters' middleware calls it; handlers read the claims with FromContext.
 func NewContext(ctx context.Context, c *Claims) context.Context {
@@ -18,20 +16,14 @@ func FromContext(ctx context.Context) (*Claims, bool) {
 	return c, ok && c != nil
 }
 
-// Client describes the device a session was started from, kept with the session for
-// the user's list of sessions.
+// Client describes the device a session is started from, kept with the session for
+// the user's list of sessions. The zero Client is fine: nothing is shown.
 type Client struct {
 	UserAgent string
 	IP        string
 }
 
-// ContextWithClient returns a copy of ctx carrying c, which Issue records with the new
-// session.
-func ContextWithClient(ctx context.Context, c Client) context.Context {
-	return context.WithValue(ctx, clientKey{}, c)
-}
-
-func clientFrom(ctx context.Context) (Client, bool) {
-	c, ok := ctx.Value(clientKey{}).(Client)
-	return c, ok
+// clientOf is the device of a sign-in request.
+func clientOf(ex Exchange) Client {
+	return Client{UserAgent: truncate(ex.Header("User-Agent"), 256), IP: ex.RemoteIP()}
 }

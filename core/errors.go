@@ -33,6 +33,9 @@ var (
 	ErrProviderTimeout = errors.New("gatehouse: identity provider timed out")
 	// ErrProvider means the identity provider answered with an error or garbage: 502.
 	ErrProvider = errors.New("gatehouse: identity provider failed")
+	// ErrNotFound means a route's resource (a provider, a session of the user's) does
+	// not exist: 404 not_found.
+	ErrNotFound = errors.New("gatehouse: not found")
 	// ErrConfig means New or an option was given a configuration it refuses.
 	ErrConfig = errors.New("gatehouse: bad configuration")
 )
@@ -81,6 +84,9 @@ var (
 	ErrUserNotAllowed = wrapCategory("gatehouse: user not allowed to sign in", ErrForbidden)
 	// ErrCrossSite means a cookie-authenticated POST came from another site: 403.
 	ErrCrossSite = wrapCategory("gatehouse: cross-site request refused", ErrForbidden)
+	// ErrBodyTooLarge means a request body was over 64 KiB or could not be read: 413
+	// invalid_request.
+	ErrBodyTooLarge = wrapCategory("gatehouse: request body unreadable or over 64 KiB", ErrInvalidRequest)
 )
 
 type categoryError struct {
@@ -133,10 +139,14 @@ func ErrorResponse(err error) Response {
 		return Response{Status: http.StatusUnauthorized, Code: "invalid_token", Description: desc}
 	case errors.Is(err, ErrUnsupportedGrantType):
 		return Response{Status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: desc}
+	case errors.Is(err, ErrBodyTooLarge):
+		return Response{Status: http.StatusRequestEntityTooLarge, Code: "invalid_request", Description: desc}
 	case errors.Is(err, ErrInvalidRequest):
 		return Response{Status: http.StatusBadRequest, Code: "invalid_request", Description: desc}
 	case errors.Is(err, ErrForbidden):
 		return Response{Status: http.StatusForbidden, Code: "access_denied", Description: desc}
+	case errors.Is(err, ErrNotFound):
+		return Response{Status: http.StatusNotFound, Code: "not_found", Description: desc}
 	case errors.Is(err, ErrProviderTimeout):
 		return Response{Status: http.StatusGatewayTimeout, Code: "temporarily_unavailable", Description: "the identity provider did not answer in time"}
 	case errors.Is(err, ErrProvider):
@@ -155,4 +165,4 @@ func describe(err error) string {
 }
 
 var categories = []error{ErrNoToken, ErrInvalidToken, ErrInvalidGrant, ErrInvalidRequest,
-	ErrUnsupportedGrantType, ErrForbidden, ErrStoreUnavailable, ErrProviderTimeout, ErrProvider, ErrConfig}
+	ErrUnsupportedGrantType, ErrForbidden, ErrStoreUnavailable, ErrProviderTimeout, ErrProvider, ErrNotFound, ErrConfig}

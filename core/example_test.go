@@ -7,7 +7,7 @@ import (
 	"log"
 
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 )
 
 // exampleSecret is an HMAC secret of 32 bytes. A real app reads its own from the
@@ -48,12 +48,13 @@ func ExampleAuth_Issue() {
 		Subject: "https://accounts.google.com|1234567890",
 		Email:   "ada@example.com",
 		Name:    "Ada",
-	})
+	}, core.Client{})
+
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(tokens.TokenType, tokens.AccessToken != "", tokens.RefreshToken != "")
-	fmt.Println(tokens.Session.Identity.Email)
+	fmt.Println(tokens.Session.Email)
 	// Output:
 	// Bearer true true
 	// ada@example.com
@@ -62,7 +63,7 @@ func ExampleAuth_Issue() {
 func ExampleAuth_Authenticate() {
 	auth := newExampleAuth()
 	ctx := context.Background()
-	tokens, err := auth.Issue(ctx, core.Identity{Subject: "user-1", Email: "ada@example.com"})
+	tokens, err := auth.Issue(ctx, core.Identity{Subject: "user-1", Email: "ada@example.com"}, core.Client{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func ExampleAuth_Authenticate() {
 func ExampleAuth_Refresh() {
 	auth := newExampleAuth()
 	ctx := context.Background()
-	first, err := auth.Issue(ctx, core.Identity{Subject: "user-1"})
+	first, err := auth.Issue(ctx, core.Identity{Subject: "user-1"}, core.Client{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func ExampleAuth_Refresh() {
 func ExampleAuth_Logout() {
 	auth := newExampleAuth()
 	ctx := context.Background()
-	tokens, err := auth.Issue(ctx, core.Identity{Subject: "user-1"})
+	tokens, err := auth.Issue(ctx, core.Identity{Subject: "user-1"}, core.Client{})
 	if err != nil {
 		log.Fatal(err)
 	}

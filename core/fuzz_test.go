@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 )
 
 // fuzzTarget is an Auth that verifies HS256, HS384, HS512, RS256, ES256 and EdDSA
@@ -56,16 +56,16 @@ func newFuzzTarget(f *testing.F) *fuzzTarget {
 	for i, k := range keys {
 		// The headers gatehouse writes for this key, taken from tokens it issues.
 		issuer := must(core.New(store, append(common, core.WithSigningKey(k.key))...))
-		issued := must(issuer.Issue(ctx, core.Identity{Subject: "issued-" + k.alg}))
+		issued := must(issuer.Issue(ctx, core.Identity{Subject: "issued-" + string(k.alg)}, core.Client{}))
 		ah, _, _ := split(f, issued.AccessToken)
 		rh, _, _ := split(f, issued.RefreshToken)
 		ft.refresh[issued.RefreshToken] = true
 
-		sub := "user-" + k.alg
+		sub := "user-" + string(k.alg)
 		c := fixedClaims{Iss: testIssuer, Sub: sub, Aud: testAudience, Exp: base.Add(time.Hour).Unix(),
-			Iat: base.Unix(), Jti: "jti-" + k.alg, Sid: "sid-" + k.alg, N: i}
+			Iat: base.Unix(), Jti: "jti-" + string(k.alg), Sid: "sid-" + string(k.alg), N: i}
 		access := forge(ah, seg(c), k.sign)
-		c.Aud, c.Jti, c.N = testIssuer+"#refresh", "rjti-"+k.alg, 0
+		c.Aud, c.Jti, c.N = testIssuer+"#refresh", "rjti-"+string(k.alg), 0
 		refresh := forge(rh, seg(c), k.sign)
 		if _, err := auth.Authenticate(ctx, access); err != nil {
 			f.Fatalf("fixed %s token refused: %v", k.alg, err)
@@ -75,7 +75,7 @@ func newFuzzTarget(f *testing.F) *fuzzTarget {
 		ft.seeds = append(ft.seeds, access, refresh)
 	}
 	// A genuine token, revoked.
-	ah, _, _ := split(f, must(auth.Issue(ctx, alice)).AccessToken)
+	ah, _, _ := split(f, must(auth.Issue(ctx, alice, core.Client{})).AccessToken)
 	revoked := forge(ah, seg(fixedClaims{Iss: testIssuer, Sub: "revoked", Aud: testAudience,
 		Exp: base.Add(time.Hour).Unix(), Iat: base.Unix(), Jti: "jti-revoked", Sid: "sid-revoked"}), hsSigner)
 	if err := auth.Revoke(ctx, revoked); err != nil {

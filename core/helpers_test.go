@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 )
 
 // base is the instant every test starts from, on a whole second so that token expiries
@@ -249,7 +249,7 @@ func newEnv(t testing.TB, opts ...core.Option) *env {
 
 func hsKey(t testing.TB) *core.Key {
 	t.Helper()
-	k, err := core.HMACKey("hs-1", core.HS256, hsSecret)
+	k, err := core.KeyFromSecret("hs-1", core.HS256, hsSecret)
 	if err != nil {
 		t.Fatalf("HMACKey: %v", err)
 	}
@@ -258,7 +258,7 @@ func hsKey(t testing.TB) *core.Key {
 
 func privKey(t testing.TB, id string, priv crypto.Signer) *core.Key {
 	t.Helper()
-	k, err := core.PrivateKey(id, priv)
+	k, err := core.KeyFromSigner(id, priv)
 	if err != nil {
 		t.Fatalf("PrivateKey(%s): %v", id, err)
 	}
@@ -267,7 +267,7 @@ func privKey(t testing.TB, id string, priv crypto.Signer) *core.Key {
 
 func pubKey(t testing.TB, id string, pub crypto.PublicKey) *core.Key {
 	t.Helper()
-	k, err := core.PublicKey(id, pub)
+	k, err := core.KeyFromPublicKey(id, pub)
 	if err != nil {
 		t.Fatalf("PublicKey(%s): %v", id, err)
 	}
@@ -277,7 +277,7 @@ func pubKey(t testing.TB, id string, pub crypto.PublicKey) *core.Key {
 // algKey is a signing key for alg, with kid "<alg>-k" (a length that leaves unused bits
 // in the encoded header), and a signer of the same key for forging tokens.
 type algKey struct {
-	alg  string
+	alg  core.Algorithm
 	key  *core.Key
 	sign signer
 	// verify is the public key (or HMAC secret) golang-jwt verifies with.
@@ -288,10 +288,10 @@ func algKeys(t testing.TB) []algKey {
 	t.Helper()
 	hs384 := bytes.Repeat([]byte{0x38}, 48)
 	hs512 := bytes.Repeat([]byte{0x51}, 64)
-	mk := func(alg string, secret []byte) *core.Key {
-		k, err := core.HMACKey(alg+"-k", alg, secret)
+	mk := func(alg core.Algorithm, secret []byte) *core.Key {
+		k, err := core.KeyFromSecret(string(alg)+"-k", alg, secret)
 		if err != nil {
-			t.Fatalf("HMACKey(%s): %v", alg, err)
+			t.Fatalf("KeyFromSecret(%s): %v", alg, err)
 		}
 		return k
 	}
@@ -307,7 +307,7 @@ func algKeys(t testing.TB) []algKey {
 
 func (e *env) issue(id core.Identity) *core.Tokens {
 	e.t.Helper()
-	tok, err := e.auth.Issue(context.Background(), id)
+	tok, err := e.auth.Issue(context.Background(), id, core.Client{})
 	if err != nil {
 		e.t.Fatalf("Issue(%s): %v", id.Subject, err)
 	}

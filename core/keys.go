@@ -5,29 +5,31 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"math/big"
-	"sync"
+
+	"github.com/golang-jwt/jwt/v5"
 )
+
+// Algorithm is a JWS algorithm (RFC 7518 §3.1), the alg header of every token a key
+// signs.
+type Algorithm string
 
 // Algorithms gatehouse signs and verifies with. Nothing else is ever accepted.
 const (
-	HS256 = "HS256"
-	HS384 = "HS384"
-	HS512 = "HS512"
-	RS256 = "RS256"
-	ES256 = "ES256"
-	EdDSA = "EdDSA"
+	HS256 Algorithm = "HS256"
+	HS384 Algorithm = "HS384"
+	HS512 Algorithm = "HS512"
+	RS256 Algorithm = "RS256"
+	ES256 Algorithm = "ES256"
+	EdDSA Algorithm = "EdDSA"
 )
 
 const minRSABits = 2048
@@ -35,10 +37,11 @@ const minRSABits = 2048
 var b64 = base64.RawURLEncoding.Strict()
 
 // Key is one signing or verification key with its algorithm and key id (kid). Build it
-// with HMACKey, PrivateKey, PublicKey or GenerateKey; the zero Key is not usable.
+// with KeyFromSecret, KeyFromSigner, KeyFromPublicKey or GenerateKey; the zero Key is not usable.
 type Key struct {
 	id   string
-	alg  string
+	alg  Algorithm
+	meth jwt.SigningMethod
 	hmac *hmacKey
 	priv crypto.Signer
 	pub  crypto.PublicKey
@@ -46,15 +49,14 @@ type Key struct {
 
 type hmacKey struct {
 	secret []byte
-	pool   sync.Pool // of hash.Hash keyed with secret
 }
 
-// HMACKey returns a key for HS256, HS384 or HS512. The secret must be at least as long as
+// KeyFromSecret returns a key for HS256, HS384 or HS512. The secret must be at least as long as
 // the hash output (32, 48 or 64 bytes, RFC 7518 §3.2); a shorter one is refused. An empty
 // id is replaced by one derived from the secret (which it does not reveal).
-func HMACKey(id, alg string, secret []byte) (*Key, error) {
-	newHash, size := hmacHash(alg)
-	if newHash == nil {
+func KeyFromSecret(id string, alg Algorithm, secret []byte) (*Key, error) {
+	size := hmacSize(alg)
+	if size == 0 {
 		return nil, fmt.Errorf("%w: %q is not an HMAC algorithm", ErrConfig, alg)
 	}
 	if len(secret) < size {
@@ -66,33 +68,34 @@ func HMACKey(id, alg string, secret []byte) (*Key, error) {
 		id = b64.EncodeToString(sum[:12])
 	}
 	k := &Key{id: id, alg: alg, hmac: &hmacKey{secret: s}}
-	k.hmac.pool.New = func() any { return hmac.New(newHash, s) }
+	k.meth = k.method()
 	if err := validID(k); err != nil {
 		return nil, err
 	}
 	return k, nil
 }
 
-func hmacHash(alg string) (func() hash.Hash, int) {
+// hmacSize is the hash output size of an HMAC algorithm, and 0 for any other.
+func hmacSize(alg Algorithm) int {
 	switch alg {
 	case HS256:
-		return sha256.New, 32
+		return 32
 	case HS384:
-		return sha512.New384, 48
+		return 48
 	case HS512:
-		return sha512.New, 64
+		return 64
 	}
-	return nil, 0
+	return 0
 }
 
-// PrivateKey returns a signing key for an *ecdsa.PrivateKey on P-256 (ES256), an
+// KeyFromSigner returns a signing key for an *ecdsa.PrivateKey on P-256 (ES256), an
 // ed25519.PrivateKey (EdDSA) or an *rsa.PrivateKey of 2048 bits or more (RS256). An
 // empty id is replaced by the key's RFC 7638 thumbprint.
-func PrivateKey(id string, priv crypto.Signer) (*Key, error) {
+func KeyFromSigner(id string, priv crypto.Signer) (*Key, error) {
 	if priv == nil {
 		return nil, fmt.Errorf("%w: nil private key", ErrConfig)
 	}
-	k, err := PublicKey(id, priv.Public())
+	k, err := KeyFromPublicKey(id, priv.Public())
 	if err != nil {
 		return nil, err
 	}
@@ -100,10 +103,10 @@ func PrivateKey(id string, priv crypto.Signer) (*Key, error) {
 	return k, nil
 }
 
-// PublicKey returns a verification-only key for an *ecdsa.PublicKey on P-256, an
+// KeyFromPublicKey returns a verification-only key for an *ecdsa.PublicKey on P-256, an
 // ed25519.PublicKey or an *rsa.PublicKey of 2048 bits or more: for tokens signed
 // elsewhere with the matching private key, such as by an instance that holds it.
-func PublicKey(id string, pub crypto.PublicKey) (*Key, error) {
+func KeyFromPublicKey(id string, pub crypto.PublicKey) (*Key, error) {
 	k := &Key{id: id, pub: pub}
 	switch p := pub.(type) {
 	case *ecdsa.PublicKey:
@@ -124,6 +127,7 @@ func PublicKey(id string, pub crypto.PublicKey) (*Key, error) {
 	default:
 		return nil, fmt.Errorf("%w: unsupported public key type %T", ErrConfig, pub)
 	}
+	k.meth = k.method()
 	if k.id == "" {
 		k.id = thumbprint(k.jwk())
 	}
@@ -134,31 +138,30 @@ func PublicKey(id string, pub crypto.PublicKey) (*Key, error) {
 }
 
 // GenerateKey returns a new random key for alg.
-func GenerateKey(alg string) (*Key, error) {
+func GenerateKey(alg Algorithm) (*Key, error) {
 	switch alg {
 	case HS256, HS384, HS512:
-		_, size := hmacHash(alg)
-		secret := make([]byte, size)
+		secret := make([]byte, hmacSize(alg))
 		rand.Read(secret)
-		return HMACKey("", alg, secret)
+		return KeyFromSecret("", alg, secret)
 	case ES256:
 		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			return nil, err
 		}
-		return PrivateKey("", priv)
+		return KeyFromSigner("", priv)
 	case EdDSA:
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			return nil, err
 		}
-		return PrivateKey("", priv)
+		return KeyFromSigner("", priv)
 	case RS256:
 		priv, err := rsa.GenerateKey(rand.Reader, minRSABits)
 		if err != nil {
 			return nil, err
 		}
-		return PrivateKey("", priv)
+		return KeyFromSigner("", priv)
 	}
 	return nil, fmt.Errorf("%w: unsupported algorithm %q", ErrConfig, alg)
 }
@@ -174,65 +177,47 @@ func validID(k *Key) error {
 func (k *Key) ID() string { return k.id }
 
 // Algorithm returns the JWS algorithm of the key.
-func (k *Key) Algorithm() string { return k.alg }
+func (k *Key) Algorithm() Algorithm { return k.alg }
 
 func (k *Key) canSign() bool { return k.hmac != nil || k.priv != nil }
 
-func (k *Key) sign(input []byte) ([]byte, error) {
-	if k.hmac != nil {
-		return k.mac(input, nil), nil
-	}
+// method is the golang-jwt signing method of the key's algorithm: gatehouse decides
+// which header and key a token may have (keyring), golang-jwt makes and checks the
+// signature.
+func (k *Key) method() jwt.SigningMethod {
 	switch k.alg {
-	case EdDSA:
-		return k.priv.Sign(rand.Reader, input, crypto.Hash(0))
-	case ES256:
-		sum := sha256.Sum256(input)
-		r, s, err := ecdsa.Sign(rand.Reader, k.priv.(*ecdsa.PrivateKey), sum[:])
-		if err != nil {
-			return nil, err
-		}
-		sig := make([]byte, 64)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
-		return sig, nil
+	case HS256:
+		return jwt.SigningMethodHS256
+	case HS384:
+		return jwt.SigningMethodHS384
+	case HS512:
+		return jwt.SigningMethodHS512
 	case RS256:
-		sum := sha256.Sum256(input)
-		return rsa.SignPKCS1v15(rand.Reader, k.priv.(*rsa.PrivateKey), crypto.SHA256, sum[:])
+		return jwt.SigningMethodRS256
+	case ES256:
+		return jwt.SigningMethodES256
+	case EdDSA:
+		return jwt.SigningMethodEdDSA
 	}
-	return nil, errors.New("gatehouse: key cannot sign")
+	return nil
 }
 
-func (k *Key) mac(input, dst []byte) []byte {
-	h := k.hmac.pool.Get().(hash.Hash)
-	h.Reset()
-	h.Write(input)
-	dst = h.Sum(dst)
-	k.hmac.pool.Put(h)
-	return dst
+func (k *Key) sign(input string) ([]byte, error) {
+	if k.hmac != nil {
+		return k.meth.Sign(input, k.hmac.secret)
+	}
+	if k.priv == nil {
+		return nil, errors.New("gatehouse: key cannot sign")
+	}
+	return k.meth.Sign(input, k.priv)
 }
 
 // verify reports whether sig is a valid signature of input under k.
-func (k *Key) verify(input, sig []byte) bool {
+func (k *Key) verify(input string, sig []byte) bool {
 	if k.hmac != nil {
-		var buf [64]byte
-		return hmac.Equal(k.mac(input, buf[:0]), sig)
+		return k.meth.Verify(input, sig, k.hmac.secret) == nil
 	}
-	switch pub := k.pub.(type) {
-	case ed25519.PublicKey:
-		return ed25519.Verify(pub, input, sig)
-	case *ecdsa.PublicKey:
-		if len(sig) != 64 {
-			return false
-		}
-		sum := sha256.Sum256(input)
-		r := new(big.Int).SetBytes(sig[:32])
-		s := new(big.Int).SetBytes(sig[32:])
-		return ecdsa.Verify(pub, sum[:], r, s)
-	case *rsa.PublicKey:
-		sum := sha256.Sum256(input)
-		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) == nil
-	}
-	return false
+	return k.meth.Verify(input, sig, k.pub) == nil
 }
 
 // JWK is one public key of a JSON Web Key Set (RFC 7517).
@@ -285,10 +270,10 @@ func thumbprint(j JWK) string {
 
 // storedKey is how a generated key is persisted with Store.LoadOrStoreKey.
 type storedKey struct {
-	Alg    string `json:"alg"`
-	Kid    string `json:"kid"`
-	Secret []byte `json:"secret,omitempty"` // HMAC
-	PKCS8  []byte `json:"pkcs8,omitempty"`  // asymmetric
+	Alg    Algorithm `json:"alg"`
+	Kid    string    `json:"kid"`
+	Secret []byte    `json:"secret,omitempty"` // HMAC
+	PKCS8  []byte    `json:"pkcs8,omitempty"`  // asymmetric
 }
 
 func (k *Key) marshal() ([]byte, error) {
@@ -311,7 +296,7 @@ func unmarshalKey(b []byte) (*Key, error) {
 		return nil, fmt.Errorf("gatehouse: stored key: %w", err)
 	}
 	if sk.Secret != nil {
-		return HMACKey(sk.Kid, sk.Alg, sk.Secret)
+		return KeyFromSecret(sk.Kid, sk.Alg, sk.Secret)
 	}
 	priv, err := x509.ParsePKCS8PrivateKey(sk.PKCS8)
 	if err != nil {
@@ -321,7 +306,7 @@ func unmarshalKey(b []byte) (*Key, error) {
 	if !ok {
 		return nil, fmt.Errorf("gatehouse: stored key: %T cannot sign", priv)
 	}
-	k, err := PrivateKey(sk.Kid, signer)
+	k, err := KeyFromSigner(sk.Kid, signer)
 	if err != nil {
 		return nil, err
 	}

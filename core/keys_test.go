@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -32,28 +32,28 @@ func TestKeyConstructorsRefuseWeakKeys(t *testing.T) {
 		key  func() (*core.Key, error)
 		ok   bool
 	}{
-		{"HS256 nil secret", func() (*core.Key, error) { return core.HMACKey("", core.HS256, nil) }, false},
-		{"HS256 empty secret", func() (*core.Key, error) { return core.HMACKey("", core.HS256, []byte{}) }, false},
-		{"HS256 31-byte secret", func() (*core.Key, error) { return core.HMACKey("", core.HS256, make([]byte, 31)) }, false},
-		{"HS256 32-byte secret", func() (*core.Key, error) { return core.HMACKey("", core.HS256, make([]byte, 32)) }, true},
-		{"HS384 32-byte secret", func() (*core.Key, error) { return core.HMACKey("", core.HS384, make([]byte, 32)) }, false},
-		{"HS384 47-byte secret", func() (*core.Key, error) { return core.HMACKey("", core.HS384, make([]byte, 47)) }, false},
-		{"HS384 48-byte secret", func() (*core.Key, error) { return core.HMACKey("", core.HS384, make([]byte, 48)) }, true},
-		{"HS512 63-byte secret", func() (*core.Key, error) { return core.HMACKey("", core.HS512, make([]byte, 63)) }, false},
-		{"HS512 64-byte secret", func() (*core.Key, error) { return core.HMACKey("", core.HS512, make([]byte, 64)) }, true},
-		{"HMAC key for RS256", func() (*core.Key, error) { return core.HMACKey("", core.RS256, make([]byte, 64)) }, false},
-		{"HMAC key for none", func() (*core.Key, error) { return core.HMACKey("", "none", make([]byte, 64)) }, false},
-		{"HMAC key without algorithm", func() (*core.Key, error) { return core.HMACKey("", "", make([]byte, 64)) }, false},
-		{"HMAC kid of 129 bytes", func() (*core.Key, error) { return core.HMACKey(strings.Repeat("k", 129), core.HS256, hsSecret) }, false},
-		{"RSA 1024 private key", func() (*core.Key, error) { return core.PrivateKey("", rsa1024) }, false},
-		{"RSA 1024 public key", func() (*core.Key, error) { return core.PublicKey("", &rsa1024.PublicKey) }, false},
-		{"RSA 2048 private key", func() (*core.Key, error) { return core.PrivateKey("", rsaPriv()) }, true},
-		{"ECDSA P-384 private key", func() (*core.Key, error) { return core.PrivateKey("", p384) }, false},
-		{"ECDSA P-384 public key", func() (*core.Key, error) { return core.PublicKey("", &p384.PublicKey) }, false},
-		{"Ed25519 public key of 31 bytes", func() (*core.Key, error) { return core.PublicKey("", ed25519.PublicKey(make([]byte, 31))) }, false},
-		{"nil private key", func() (*core.Key, error) { return core.PrivateKey("", nil) }, false},
-		{"nil public key", func() (*core.Key, error) { return core.PublicKey("", nil) }, false},
-		{"HMAC secret as a public key", func() (*core.Key, error) { return core.PublicKey("", hsSecret) }, false},
+		{"HS256 nil secret", func() (*core.Key, error) { return core.KeyFromSecret("", core.HS256, nil) }, false},
+		{"HS256 empty secret", func() (*core.Key, error) { return core.KeyFromSecret("", core.HS256, []byte{}) }, false},
+		{"HS256 31-byte secret", func() (*core.Key, error) { return core.KeyFromSecret("", core.HS256, make([]byte, 31)) }, false},
+		{"HS256 32-byte secret", func() (*core.Key, error) { return core.KeyFromSecret("", core.HS256, make([]byte, 32)) }, true},
+		{"HS384 32-byte secret", func() (*core.Key, error) { return core.KeyFromSecret("", core.HS384, make([]byte, 32)) }, false},
+		{"HS384 47-byte secret", func() (*core.Key, error) { return core.KeyFromSecret("", core.HS384, make([]byte, 47)) }, false},
+		{"HS384 48-byte secret", func() (*core.Key, error) { return core.KeyFromSecret("", core.HS384, make([]byte, 48)) }, true},
+		{"HS512 63-byte secret", func() (*core.Key, error) { return core.KeyFromSecret("", core.HS512, make([]byte, 63)) }, false},
+		{"HS512 64-byte secret", func() (*core.Key, error) { return core.KeyFromSecret("", core.HS512, make([]byte, 64)) }, true},
+		{"HMAC key for RS256", func() (*core.Key, error) { return core.KeyFromSecret("", core.RS256, make([]byte, 64)) }, false},
+		{"HMAC key for none", func() (*core.Key, error) { return core.KeyFromSecret("", "none", make([]byte, 64)) }, false},
+		{"HMAC key without algorithm", func() (*core.Key, error) { return core.KeyFromSecret("", "", make([]byte, 64)) }, false},
+		{"HMAC kid of 129 bytes", func() (*core.Key, error) { return core.KeyFromSecret(strings.Repeat("k", 129), core.HS256, hsSecret) }, false},
+		{"RSA 1024 private key", func() (*core.Key, error) { return core.KeyFromSigner("", rsa1024) }, false},
+		{"RSA 1024 public key", func() (*core.Key, error) { return core.KeyFromPublicKey("", &rsa1024.PublicKey) }, false},
+		{"RSA 2048 private key", func() (*core.Key, error) { return core.KeyFromSigner("", rsaPriv()) }, true},
+		{"ECDSA P-384 private key", func() (*core.Key, error) { return core.KeyFromSigner("", p384) }, false},
+		{"ECDSA P-384 public key", func() (*core.Key, error) { return core.KeyFromPublicKey("", &p384.PublicKey) }, false},
+		{"Ed25519 public key of 31 bytes", func() (*core.Key, error) { return core.KeyFromPublicKey("", ed25519.PublicKey(make([]byte, 31))) }, false},
+		{"nil private key", func() (*core.Key, error) { return core.KeyFromSigner("", nil) }, false},
+		{"nil public key", func() (*core.Key, error) { return core.KeyFromPublicKey("", nil) }, false},
+		{"HMAC secret as a public key", func() (*core.Key, error) { return core.KeyFromPublicKey("", hsSecret) }, false},
 		{"GenerateKey none", func() (*core.Key, error) { return core.GenerateKey("none") }, false},
 		{"GenerateKey PS256", func() (*core.Key, error) { return core.GenerateKey("PS256") }, false},
 	}
@@ -78,7 +78,7 @@ func TestKeyConstructorsRefuseWeakKeys(t *testing.T) {
 // never falls back to a default key.
 func TestNewRefusesBadConfig(t *testing.T) {
 	pubOnly := pubKey(t, "pub", &ecPriv().PublicKey)
-	otherHS := must(core.HMACKey("hs-1", core.HS256, bytes.Repeat([]byte{7}, 32)))
+	otherHS := must(core.KeyFromSecret("hs-1", core.HS256, bytes.Repeat([]byte{7}, 32)))
 	cases := []struct {
 		name  string
 		store func() core.Store
@@ -115,6 +115,12 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"WithIdleTimeout(-1s)", nil, []core.Option{core.WithIdleTimeout(-time.Second)}, false},
 		{"idle timeout shorter than the access TTL", nil, []core.Option{core.WithIdleTimeout(5 * time.Minute)}, false},
 		{"WithLogger(nil)", nil, []core.Option{core.WithLogger(nil)}, false},
+		// Options that each choose the signing key contradict each other.
+		{"WithSigningKey and WithAlgorithm", nil, []core.Option{core.WithSigningKey(hsKey(t)), core.WithAlgorithm(core.ES256)}, false},
+		{"WithAlgorithm and WithHMACSecret", nil, []core.Option{core.WithAlgorithm(core.HS256), core.WithHMACSecret(hsSecret)}, false},
+		{"WithHMACSecret and WithSigningKey", nil, []core.Option{core.WithHMACSecret(hsSecret), core.WithSigningKey(hsKey(t))}, false},
+		{"WithSigningKey twice", nil, []core.Option{core.WithSigningKey(hsKey(t)), core.WithSigningKey(otherHS)}, true},
+		{"WithAlgorithm twice", nil, []core.Option{core.WithAlgorithm(core.ES256), core.WithAlgorithm(core.EdDSA)}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,7 +128,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			if tc.store != nil {
 				store = tc.store()
 			}
-			opts := append([]core.Option{core.WithIssuer(testIssuer), core.WithSigningKey(hsKey(t))}, tc.opts...)
+			opts := append([]core.Option{core.WithIssuer(testIssuer)}, tc.opts...)
 			a, err := core.New(store, opts...)
 			if tc.ok {
 				if err != nil || a == nil {
@@ -144,7 +150,7 @@ func TestNoBuiltInDefaultKey(t *testing.T) {
 	clk := newClock()
 	a1 := must(core.New(memstore.New(), core.WithClock(clk.Now)))
 	a2 := must(core.New(memstore.New(), core.WithClock(clk.Now)))
-	tok := must(a1.Issue(context.Background(), alice))
+	tok := must(a1.Issue(context.Background(), alice, core.Client{}))
 	_, err := a2.Authenticate(context.Background(), tok.AccessToken)
 	wantIs(t, "Authenticate on another store's instance", err, core.ErrInvalidToken, core.ErrUnknownKey)
 }
@@ -152,10 +158,10 @@ func TestNoBuiltInDefaultKey(t *testing.T) {
 // TestEveryAlgorithm signs in, authenticates and refreshes with each algorithm.
 func TestEveryAlgorithm(t *testing.T) {
 	for _, k := range algKeys(t) {
-		t.Run(k.alg, func(t *testing.T) {
+		t.Run(string(k.alg), func(t *testing.T) {
 			e := newEnv(t, core.WithSigningKey(k.key))
 			tok := e.issue(alice)
-			if h := headerOf(t, tok.AccessToken); h["alg"] != k.alg || h["kid"] != k.key.ID() || h["typ"] != "at+jwt" {
+			if h := headerOf(t, tok.AccessToken); h["alg"] != string(k.alg) || h["kid"] != k.key.ID() || h["typ"] != "at+jwt" {
 				t.Errorf("header %v", h)
 			}
 			if c := e.mustAuth(tok.AccessToken); c.Subject != alice.Subject {
@@ -179,7 +185,7 @@ func TestBigRSAKeys(t *testing.T) {
 	for _, bits := range []int{3072, 4096, 4104} {
 		t.Run(big.NewInt(int64(bits)).String(), func(t *testing.T) {
 			priv := must(rsa.GenerateKey(rand.Reader, bits))
-			k, err := core.PrivateKey("", priv)
+			k, err := core.KeyFromSigner("", priv)
 			if err != nil {
 				t.Skipf("PrivateKey refuses %d bits: %v", bits, err)
 			}
@@ -194,13 +200,13 @@ func TestBigRSAKeys(t *testing.T) {
 // options, for every algorithm, access and refresh tokens alike.
 func TestInteropGolangJWT(t *testing.T) {
 	for _, k := range algKeys(t) {
-		t.Run(k.alg, func(t *testing.T) {
+		t.Run(string(k.alg), func(t *testing.T) {
 			e := newEnv(t, core.WithSigningKey(k.key))
 			e.clock.Add(1234 * time.Millisecond)
 			tok := e.issue(alice)
 			parse := func(token, aud string) (*jwt.Token, error) {
 				return jwt.Parse(token, func(*jwt.Token) (any, error) { return k.verify, nil },
-					jwt.WithValidMethods([]string{k.alg}),
+					jwt.WithValidMethods([]string{string(k.alg)}),
 					jwt.WithExpirationRequired(),
 					jwt.WithIssuer(testIssuer),
 					jwt.WithAudience(aud),
@@ -250,8 +256,8 @@ func TestKeyRotation(t *testing.T) {
 		name     string
 		old, new *core.Key
 	}{
-		{"HS256 to HS256", must(core.HMACKey("2025-01", core.HS256, bytes.Repeat([]byte{1}, 32))),
-			must(core.HMACKey("2025-02", core.HS256, bytes.Repeat([]byte{2}, 32)))},
+		{"HS256 to HS256", must(core.KeyFromSecret("2025-01", core.HS256, bytes.Repeat([]byte{1}, 32))),
+			must(core.KeyFromSecret("2025-02", core.HS256, bytes.Repeat([]byte{2}, 32)))},
 		{"ES256 to EdDSA", privKey(t, "", ecPriv()), privKey(t, "", edPriv())},
 		{"HS256 to RS256", hsKey(t), privKey(t, "rs-new", rsaPriv())},
 	}
@@ -264,13 +270,13 @@ func TestKeyRotation(t *testing.T) {
 			}
 			ctx := context.Background()
 			before := newAuth(core.WithSigningKey(r.old))
-			oldTok := must(before.Issue(ctx, alice))
+			oldTok := must(before.Issue(ctx, alice, core.Client{}))
 
 			rotated := newAuth(core.WithSigningKey(r.new), core.WithVerificationKeys(r.old))
 			if _, err := rotated.Authenticate(ctx, oldTok.AccessToken); err != nil {
 				t.Fatalf("old access token refused after rotation: %v", err)
 			}
-			newTok := must(rotated.Issue(ctx, bob))
+			newTok := must(rotated.Issue(ctx, bob, core.Client{}))
 			if kid := headerOf(t, newTok.AccessToken)["kid"]; kid != r.new.ID() {
 				t.Errorf("new token kid %v, want %q", kid, r.new.ID())
 			}
@@ -309,7 +315,7 @@ func TestVerifyOnlyInstance(t *testing.T) {
 	signer := must(core.New(store, core.WithClock(clk.Now), core.WithSigningKey(privKey(t, "es-1", ecPriv()))))
 	verifier := must(core.New(store, core.WithClock(clk.Now), core.WithSigningKey(hsKey(t)),
 		core.WithVerificationKeys(pubKey(t, "es-1", &ecPriv().PublicKey))))
-	tok := must(signer.Issue(ctx, alice))
+	tok := must(signer.Issue(ctx, alice, core.Client{}))
 	if _, err := verifier.Authenticate(ctx, tok.AccessToken); err != nil {
 		t.Fatalf("verifier refuses: %v", err)
 	}
@@ -325,9 +331,9 @@ func TestVerifyOnlyInstance(t *testing.T) {
 // TestGeneratedKeyPersisted: without a key, New generates one and keeps it in the store;
 // a second Auth over the same store reads it, and both agree on every token.
 func TestGeneratedKeyPersisted(t *testing.T) {
-	algs := []string{"", core.HS256, core.HS384, core.HS512, core.ES256, core.EdDSA, core.RS256}
+	algs := []core.Algorithm{"", core.HS256, core.HS384, core.HS512, core.ES256, core.EdDSA, core.RS256}
 	for _, alg := range algs {
-		name := alg
+		name := string(alg)
 		if name == "" {
 			name = "default"
 		}
@@ -344,14 +350,14 @@ func TestGeneratedKeyPersisted(t *testing.T) {
 			if n := store.count("LoadOrStoreKey"); n != 2 {
 				t.Errorf("LoadOrStoreKey called %d times for two Auths, want 2", n)
 			}
-			t1 := must(first.Issue(ctx, alice))
-			t2 := must(second.Issue(ctx, bob))
+			t1 := must(first.Issue(ctx, alice, core.Client{}))
+			t2 := must(second.Issue(ctx, bob, core.Client{}))
 			want := alg
 			if want == "" {
 				want = core.HS256
 			}
 			h1, h2 := headerOf(t, t1.AccessToken), headerOf(t, t2.AccessToken)
-			if h1["alg"] != want || h1["kid"] != h2["kid"] || h1["kid"] == "" {
+			if h1["alg"] != string(want) || h1["kid"] != h2["kid"] || h1["kid"] == "" {
 				t.Errorf("headers %v and %v", h1, h2)
 			}
 			for _, c := range []struct {
@@ -404,9 +410,9 @@ func TestJWKS(t *testing.T) {
 		kid, alg, kty string
 		pub           crypto.PublicKey
 	}{
-		{"es-1", core.ES256, "EC", &ecPriv().PublicKey},
-		{ed.ID(), core.EdDSA, "OKP", edPriv().Public()},
-		{"rs-1", core.RS256, "RSA", &rsaPriv().PublicKey},
+		{"es-1", string(core.ES256), "EC", &ecPriv().PublicKey},
+		{ed.ID(), string(core.EdDSA), "OKP", edPriv().Public()},
+		{"rs-1", string(core.RS256), "RSA", &rsaPriv().PublicKey},
 	}
 	for i, w := range want {
 		j := set.Keys[i]

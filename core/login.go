@@ -40,25 +40,25 @@ func (a *Auth) handleLogin(ex Exchange) {
 	p := w.def
 	if name := ex.PathValue("provider"); name != "" {
 		if p = w.byName[name]; p == nil {
-			writeNotFound(ex, "unknown provider")
+			a.writeError(ex, fmt.Errorf("%w: unknown provider", ErrNotFound))
 			return
 		}
 	}
 	redirectTo, err := checkRedirect(ex.Query("redirect_to"), w.origins)
 	if err != nil {
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	redirectURI, err := a.redirectURI(ex, p)
 	if err != nil {
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(ex.Context(), p.timeout)
 	defer cancel()
 	ep, err := p.endpoints(ctx)
 	if err != nil {
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	st := &loginState{
@@ -67,7 +67,7 @@ func (a *Auth) handleLogin(ex Exchange) {
 	}
 	sealed, err := sealState(w.stateKey, st)
 	if err != nil {
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(st.Verifier)}
@@ -125,7 +125,7 @@ func (a *Auth) handleCallback(ex Exchange) {
 	w := &a.cfg.web
 	st, err := a.consumeState(ex)
 	if err != nil {
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	// From here on the state is spent: its cookie goes, whatever the outcome.
@@ -156,8 +156,7 @@ func (a *Auth) handleCallback(ex Exchange) {
 		a.callbackError(ex, st, err)
 		return
 	}
-	ctx = ContextWithClient(ex.Context(), Client{UserAgent: truncate(ex.Header("User-Agent"), 256), IP: ex.RemoteIP()})
-	t, err := a.Issue(ctx, s.Identity)
+	t, err := a.Issue(ex.Context(), s.Identity, clientOf(ex))
 	if err != nil {
 		a.callbackError(ex, st, err)
 		return
@@ -179,7 +178,7 @@ func (a *Auth) handleCallback(ex Exchange) {
 func (a *Auth) callbackError(ex Exchange, st *loginState, err error) {
 	u, perr := url.Parse(st.RedirectTo)
 	if wantsJSON(ex) || perr != nil {
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	r := ErrorResponse(err)

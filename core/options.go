@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -27,7 +28,8 @@ type config struct {
 	now         func() time.Time
 	signing     *Key
 	verify      []*Key
-	alg         string
+	alg         Algorithm
+	keyChoice   []string // the different options that chose the signing key, see New
 	claimsHook  func(context.Context, Identity) (map[string]any, error)
 	events      func(context.Context, Event)
 	logger      *slog.Logger
@@ -144,25 +146,36 @@ func WithClock(now func() time.Time) Option {
 // WithSigningKey sets the key every new token is signed with. Without it, New loads the
 // key persisted in the store, or generates one with WithAlgorithm's algorithm and
 // persists it, so tokens survive restarts and every instance sharing the store agrees.
+// It cannot be combined with WithHMACSecret or WithAlgorithm.
 func WithSigningKey(k *Key) Option {
 	return func(c *config) error {
 		if k == nil || !k.canSign() {
 			return fmt.Errorf("%w: signing key cannot sign", ErrConfig)
 		}
 		c.signing = k
+		c.chooseKey("WithSigningKey")
 		return nil
 	}
 }
 
-// WithHMACSecret is WithSigningKey(HMACKey("", HS256, secret)): the secret must be at
-// least 32 bytes.
+// chooseKey records that option chose the signing key: two different such options
+// contradict each other, and New refuses them rather than let the last one win.
+func (c *config) chooseKey(option string) {
+	if !slices.Contains(c.keyChoice, option) {
+		c.keyChoice = append(c.keyChoice, option)
+	}
+}
+
+// WithHMACSecret is WithSigningKey(KeyFromSecret("", HS256, secret)): the secret must be at
+// least 32 bytes. It cannot be combined with WithSigningKey or WithAlgorithm.
 func WithHMACSecret(secret []byte) Option {
 	return func(c *config) error {
-		k, err := HMACKey("", HS256, secret)
+		k, err := KeyFromSecret("", HS256, secret)
 		if err != nil {
 			return err
 		}
 		c.signing = k
+		c.chooseKey("WithHMACSecret")
 		return nil
 	}
 }
@@ -177,14 +190,16 @@ func WithVerificationKeys(keys ...*Key) Option {
 	}
 }
 
-// WithAlgorithm chooses the algorithm of the key New generates when no signing key is
-// given (default HS256). It has no effect with WithSigningKey.
-func WithAlgorithm(alg string) Option {
+// WithAlgorithm chooses the algorithm of the key New generates and persists when no
+// signing key is given (default HS256). It cannot be combined with WithSigningKey or
+// WithHMACSecret, which bring their own algorithm.
+func WithAlgorithm(alg Algorithm) Option {
 	return func(c *config) error {
 		if !allowedAlg(alg) {
 			return fmt.Errorf("%w: unsupported algorithm %q", ErrConfig, alg)
 		}
 		c.alg = alg
+		c.chooseKey("WithAlgorithm")
 		return nil
 	}
 }

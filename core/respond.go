@@ -2,7 +2,6 @@ package core
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -26,10 +25,14 @@ func noStore(ex Exchange) {
 	ex.SetHeader("Pragma", "no-cache")
 }
 
-// writeTokens answers with the token response of RFC 6749 §5.1.
+// writeTokens answers with the token response of RFC 6749 §5.1, plus "result": true,
+// which the clients of the tutorial gatehouse grew out of look for.
 func writeTokens(ex Exchange, t *Tokens) {
 	noStore(ex)
-	writeJSON(ex, http.StatusOK, t)
+	writeJSON(ex, http.StatusOK, struct {
+		*Tokens
+		Result bool `json:"result"`
+	}{t, true})
 }
 
 // writeResult answers {"result": true}, with the members of extra.
@@ -42,19 +45,11 @@ func writeResult(ex Exchange, extra map[string]any) {
 	writeJSON(ex, http.StatusOK, m)
 }
 
-func writeNotFound(ex Exchange, desc string) {
-	noStore(ex)
-	writeJSON(ex, http.StatusNotFound, errorBody{Error: "not_found", Description: desc})
-}
-
 // params are the parameters of a POST body.
 type params struct {
 	values map[string]string
 	form   bool // form-encoded (RFC 6749 rules apply), not JSON or empty
 }
-
-// errBody is a body that could not be read, most likely because it was too long.
-var errBody = errors.New("gatehouse: request body unreadable or over 64 KiB")
 
 // readParams reads a body of at most maxBody bytes, form-encoded
 // (application/x-www-form-urlencoded) or a JSON object of strings. An empty body has no
@@ -62,7 +57,7 @@ var errBody = errors.New("gatehouse: request body unreadable or over 64 KiB")
 func readParams(ex Exchange) (params, error) {
 	body, err := ex.Body(maxBody)
 	if err != nil {
-		return params{}, errBody
+		return params{}, ErrBodyTooLarge
 	}
 	p := params{values: map[string]string{}}
 	if len(body) == 0 {
@@ -99,14 +94,4 @@ func readParams(ex Exchange) (params, error) {
 		return p, fmt.Errorf("%w: body must be form-encoded or JSON", ErrInvalidRequest)
 	}
 	return p, nil
-}
-
-// writeBodyError answers a body readParams refused.
-func (a *Auth) writeBodyError(ex Exchange, err error) {
-	if errors.Is(err, errBody) {
-		noStore(ex)
-		writeJSON(ex, http.StatusRequestEntityTooLarge, errorBody{Error: "invalid_request", Description: "request body unreadable or over 64 KiB"})
-		return
-	}
-	a.WriteError(ex, err)
 }

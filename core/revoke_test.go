@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 )
 
 // TestLogout: logout ends the session: its access tokens → invalid_token, its refresh
@@ -341,8 +341,8 @@ func TestSessions(t *testing.T) {
 	var ids []string
 	for _, s := range got {
 		ids = append(ids, s.ID)
-		if s.Identity.Subject != alice.Subject {
-			t.Errorf("session of %q listed for alice", s.Identity.Subject)
+		if s.Subject != alice.Subject {
+			t.Errorf("session of %q listed for alice", s.Subject)
 		}
 	}
 	slices.Sort(ids)
@@ -411,7 +411,7 @@ func TestStoreFailures(t *testing.T) {
 		{"Revoke access token", "RevokeToken", func(e *env, tok *core.Tokens) error { return e.auth.Revoke(ctx, tok.AccessToken) }},
 		{"Revoke refresh token", "EndSession", func(e *env, tok *core.Tokens) error { return e.auth.Revoke(ctx, tok.RefreshToken) }},
 		{"Issue", "CreateSession", func(e *env, tok *core.Tokens) error {
-			_, err := e.auth.Issue(ctx, bob)
+			_, err := e.auth.Issue(ctx, bob, core.Client{})
 			return err
 		}},
 	}
@@ -509,7 +509,7 @@ func TestEvents(t *testing.T) {
 
 	// No hook, no trouble.
 	a := must(core.New(memstore.New(), core.WithSigningKey(hsKey(t))))
-	tok := must(a.Issue(ctx, alice))
+	tok := must(a.Issue(ctx, alice, core.Client{}))
 	if err := a.Logout(ctx, tok.Session.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // buildRoutes is the route table of DESIGN.md, relative to the prefix.
@@ -35,9 +34,9 @@ func (a *Auth) buildRoutes() []Route {
 // WriteError does.
 func (a *Auth) protected(h func(Exchange, *Claims)) func(Exchange) {
 	return func(ex Exchange) {
-		c, err := a.AuthenticateExchange(ex)
+		c, err := a.authenticateExchange(ex)
 		if err != nil {
-			a.WriteError(ex, err)
+			a.writeError(ex, err)
 			return
 		}
 		h(ex, c)
@@ -53,21 +52,21 @@ func (a *Auth) protected(h func(Exchange, *Claims)) func(Exchange) {
 func (a *Auth) handleRefresh(ex Exchange) {
 	p, err := readParams(ex)
 	if err != nil {
-		a.writeBodyError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	gt, hasGT := p.values["grant_type"]
 	switch {
 	case p.form && !hasGT:
-		a.WriteError(ex, fmt.Errorf("%w: grant_type is required", ErrInvalidRequest))
+		a.writeError(ex, fmt.Errorf("%w: grant_type is required", ErrInvalidRequest))
 		return
 	case hasGT && gt != "refresh_token":
-		a.WriteError(ex, fmt.Errorf("%w: only refresh_token is supported", ErrUnsupportedGrantType))
+		a.writeError(ex, fmt.Errorf("%w: only refresh_token is supported", ErrUnsupportedGrantType))
 		return
 	}
 	tok, fromCookie, err := a.refreshCredential(ex, p)
 	if err != nil {
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	t, err := a.Refresh(ex.Context(), tok)
@@ -75,7 +74,7 @@ func (a *Auth) handleRefresh(ex Exchange) {
 		if fromCookie && !isStoreErr(err) {
 			a.clearCookie(ex, a.cfg.web.cookies.RefreshName)
 		}
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	if fromCookie {
@@ -117,22 +116,22 @@ func (a *Auth) refreshCredential(ex Exchange, p params) (tok string, fromCookie 
 func (a *Auth) handleLogout(ex Exchange) {
 	p, err := readParams(ex)
 	if err != nil {
-		a.writeBodyError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	ctx := ex.Context()
 	if scheme, _, _ := strings.Cut(ex.Header("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
 		if _, ok := cookie(ex, a.cfg.web.cookies.RefreshName); ok || p.values["refresh_token"] != "" {
-			a.WriteError(ex, fmt.Errorf("%w: credentials both in the Authorization header and in a cookie or the body", ErrInvalidRequest))
+			a.writeError(ex, fmt.Errorf("%w: credentials both in the Authorization header and in a cookie or the body", ErrInvalidRequest))
 			return
 		}
-		c, err := a.AuthenticateExchange(ex)
+		c, err := a.authenticateExchange(ex)
 		if err != nil {
-			a.WriteError(ex, err)
+			a.writeError(ex, err)
 			return
 		}
 		if err := a.Logout(ctx, c.SessionID); err != nil {
-			a.WriteError(ex, err)
+			a.writeError(ex, err)
 			return
 		}
 		a.clearCookie(ex, a.cfg.web.cookies.RefreshName)
@@ -144,12 +143,12 @@ func (a *Auth) handleLogout(ex Exchange) {
 		if errors.Is(err, errNoRefresh) {
 			err = fmt.Errorf("%w: no access or refresh token", ErrNoToken)
 		}
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	if w, _, err := a.parse(tok, refreshToken, a.refreshAud); err == nil {
 		if err := a.Logout(ctx, w.Sid); err != nil {
-			a.WriteError(ex, err)
+			a.writeError(ex, err)
 			return
 		}
 	}
@@ -161,7 +160,7 @@ func (a *Auth) handleLogout(ex Exchange) {
 func (a *Auth) handleLogoutAll(ex Exchange, c *Claims) {
 	n, err := a.LogoutAll(ex.Context(), c.Subject)
 	if err != nil {
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	a.clearCookie(ex, a.cfg.web.cookies.RefreshName)
@@ -174,32 +173,25 @@ func (a *Auth) handleLogoutAll(ex Exchange, c *Claims) {
 func (a *Auth) handleRevoke(ex Exchange) {
 	p, err := readParams(ex)
 	if err != nil {
-		a.writeBodyError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	tok := p.values["token"]
 	if tok == "" {
-		a.WriteError(ex, fmt.Errorf("%w: token is required", ErrInvalidRequest))
+		a.writeError(ex, fmt.Errorf("%w: token is required", ErrInvalidRequest))
 		return
 	}
 	if err := a.Revoke(ex.Context(), tok); err != nil {
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	writeResult(ex, nil)
 }
 
-// sessionView is one session as GET {prefix}/sessions shows it; the refresh token ids
-// of the session never leave the server.
+// sessionView is one session as GET {prefix}/sessions shows it.
 type sessionView struct {
-	ID         string    `json:"id"`
-	Current    bool      `json:"current"`
-	Provider   string    `json:"provider,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastUsedAt time.Time `json:"last_used_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	UserAgent  string    `json:"user_agent,omitempty"`
-	IP         string    `json:"ip,omitempty"`
+	SessionInfo
+	Current bool `json:"current"`
 }
 
 // handleSessions serves GET {prefix}/sessions: the user's live sessions, the one of the
@@ -207,19 +199,12 @@ type sessionView struct {
 func (a *Auth) handleSessions(ex Exchange, c *Claims) {
 	all, err := a.Sessions(ex.Context(), c.Subject)
 	if err != nil {
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	views := make([]sessionView, 0, len(all))
 	for _, s := range all {
-		exp := s.ExpiresAt
-		if s.IdleExpiresAt.Before(exp) {
-			exp = s.IdleExpiresAt
-		}
-		views = append(views, sessionView{
-			ID: s.ID, Current: s.ID == c.SessionID, Provider: s.Identity.Provider,
-			CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt, ExpiresAt: exp, UserAgent: s.UserAgent, IP: s.IP,
-		})
+		views = append(views, sessionView{SessionInfo: s, Current: s.ID == c.SessionID})
 	}
 	noStore(ex)
 	writeJSON(ex, http.StatusOK, map[string]any{"sessions": views})
@@ -231,15 +216,15 @@ func (a *Auth) handleEndSession(ex Exchange, c *Claims) {
 	ctx := ex.Context()
 	s, err := a.store.Session(ctx, ex.PathValue("sid"))
 	if err != nil {
-		a.WriteError(ex, storeErr(err))
+		a.writeError(ex, storeErr(err))
 		return
 	}
 	if s == nil || s.Identity.Subject != c.Subject {
-		writeNotFound(ex, "no such session")
+		a.writeError(ex, fmt.Errorf("%w: no such session", ErrNotFound))
 		return
 	}
 	if err := a.Logout(ctx, s.ID); err != nil {
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	writeResult(ex, nil)
@@ -249,7 +234,7 @@ func (a *Auth) handleEndSession(ex Exchange, c *Claims) {
 func (a *Auth) handleMe(ex Exchange, c *Claims) {
 	var m map[string]any
 	if err := c.Decode(&m); err != nil {
-		a.WriteError(ex, err)
+		a.writeError(ex, err)
 		return
 	}
 	noStore(ex)

@@ -1,9 +1,12 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -127,18 +130,47 @@ func (a *Auth) LogoutAll(ctx context.Context, subject string) (int, error) {
 	return n, nil
 }
 
-// Sessions returns the subject's sessions that can still be refreshed.
-func (a *Auth) Sessions(ctx context.Context, subject string) ([]*Session, error) {
+// Sessions returns the subject's sessions that can still be refreshed, oldest first.
+func (a *Auth) Sessions(ctx context.Context, subject string) ([]SessionInfo, error) {
 	all, err := a.store.Sessions(ctx, subject)
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	now := a.cfg.now()
-	live := all[:0]
+	live := make([]SessionInfo, 0, len(all))
 	for _, s := range all {
-		if now.Before(s.ExpiresAt) && now.Before(s.IdleExpiresAt) {
-			live = append(live, s)
+		if info := s.Info(); now.Before(info.ExpiresAt) {
+			live = append(live, info)
 		}
 	}
+	slices.SortFunc(live, func(x, y SessionInfo) int {
+		return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.ID, y.ID))
+	})
 	return live, nil
+}
+
+// SessionInfo is a session as the app and its users see it: who, from where, since
+// when and until when. It holds none of the session's refresh token ids.
+type SessionInfo struct {
+	ID         string    `json:"id"`
+	Subject    string    `json:"sub"`
+	Email      string    `json:"email,omitempty"`
+	Name       string    `json:"name,omitempty"`
+	Provider   string    `json:"provider,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	// ExpiresAt is when the session ends unless refreshed: the earlier of its absolute
+	// end and its idle timeout.
+	ExpiresAt time.Time `json:"expires_at"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	IP        string    `json:"ip,omitempty"`
+}
+
+// Info returns the session as SessionInfo shows it.
+func (s *Session) Info() SessionInfo {
+	return SessionInfo{
+		ID: s.ID, Subject: s.Identity.Subject, Email: s.Identity.Email, Name: s.Identity.Name,
+		Provider: s.Identity.Provider, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
+		ExpiresAt: s.endsAt(), UserAgent: s.UserAgent, IP: s.IP,
+	}
 }

@@ -125,14 +125,20 @@ type Session struct {
 // PurgeAt is when a store may delete the session: once it can no longer be refreshed
 // and no access token of it can still be accepted.
 func (s *Session) PurgeAt() time.Time {
-	end := s.ExpiresAt
-	if !s.IdleExpiresAt.IsZero() && s.IdleExpiresAt.Before(end) {
-		end = s.IdleExpiresAt
-	}
+	end := s.endsAt()
 	if s.AccessExpiresAt.After(end) {
 		end = s.AccessExpiresAt
 	}
 	return end
+}
+
+// endsAt is when the session can no longer be refreshed: the earlier of its absolute
+// and idle expiry.
+func (s *Session) endsAt() time.Time {
+	if !s.IdleExpiresAt.IsZero() && s.IdleExpiresAt.Before(s.ExpiresAt) {
+		return s.IdleExpiresAt
+	}
+	return s.ExpiresAt
 }
 
 // Identity is the user a session belongs to, as the sign-in established it.

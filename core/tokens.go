@@ -28,9 +28,9 @@ const (
 
 // header is the decoded JOSE header, looked at only to explain a refusal.
 type header struct {
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
-	Typ string `json:"typ"`
+	Alg Algorithm `json:"alg"`
+	Kid string    `json:"kid"`
+	Typ string    `json:"typ"`
 }
 
 // keyHeader is what the encoded header of a token identifies.
@@ -89,7 +89,7 @@ func (kr *keyring) sign(kind tokenKind, payload []byte) (string, error) {
 	p := make([]byte, b64.EncodedLen(len(payload)))
 	b64.Encode(p, payload)
 	sb.Write(p)
-	sig, err := kr.signing.sign([]byte(sb.String()))
+	sig, err := kr.signing.sign(sb.String())
 	if err != nil {
 		return "", fmt.Errorf("gatehouse: signing: %w", err)
 	}
@@ -124,7 +124,7 @@ func (kr *keyring) verify(token string, kind tokenKind) ([]byte, error) {
 		sig = make([]byte, n)
 	}
 	n, err := b64.Decode(sig, []byte(token[dot2+1:]))
-	if err != nil || !kh.key.verify([]byte(token[:dot2]), sig[:n]) {
+	if err != nil || !kh.key.verify(token[:dot2], sig[:n]) {
 		return nil, ErrBadSignature
 	}
 	payload := make([]byte, b64.DecodedLen(dot2-dot1-1))
@@ -191,7 +191,7 @@ func (kr *keyring) explainHeader(enc string) error {
 	return fmt.Errorf("%w: unexpected header members", ErrMalformedToken)
 }
 
-func allowedAlg(alg string) bool {
+func allowedAlg(alg Algorithm) bool {
 	switch alg {
 	case HS256, HS384, HS512, RS256, ES256, EdDSA:
 		return true

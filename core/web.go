@@ -110,25 +110,13 @@ func loadStateKey(ctx context.Context, store Store) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// Routes returns the auth routes, to be mounted under Prefix: the sign-in routes (only
-// when a provider is configured), refresh, logout, logout/all, revoke, sessions, me and
-// jwks.json. Patterns are relative to the prefix and name their variable segments
-// {provider} and {sid}.
-func (a *Auth) Routes() []Route {
-	return append([]Route(nil), a.cfg.web.routes...)
-}
-
 // Prefix is the path the routes are mounted under (default "/auth", see WithRoutePrefix).
 // It never ends with a slash.
 func (a *Auth) Prefix() string { return a.cfg.web.prefix }
 
-// AuthenticateExchange authenticates the access token of a request, as the adapters'
-// middleware does for every protected route. The token is read from the Authorization
-// header ("Bearer" scheme, any case) and from nowhere else: a token in the query string
-// or in a cookie is never read (RFC 6750 §2.3 advises against the first; the only cookie
-// gatehouse sets holds a refresh token, which is no access token). A request without a
-// Bearer header is ErrNoToken; the other errors are Authenticate's.
-func (a *Auth) AuthenticateExchange(ex Exchange) (*Claims, error) {
+// authenticateExchange authenticates the access token of a request (see
+// Adapter.Authenticate).
+func (a *Auth) authenticateExchange(ex Exchange) (*Claims, error) {
 	h := ex.Header("Authorization")
 	if h == "" {
 		return nil, ErrNoToken
@@ -144,13 +132,8 @@ func (a *Auth) AuthenticateExchange(ex Exchange) (*Claims, error) {
 	return a.Authenticate(ex.Context(), tok)
 }
 
-// WriteError answers a request with err as ErrorResponse maps it: the status, a JSON
-// body {"error": code, "error_description": text} (RFC 6749 §5.2; "error" is left out
-// when the answer has no code, as for a request without a token), Cache-Control:
-// no-store, Retry-After on 503, and on 401 a WWW-Authenticate challenge (RFC 6750 §3):
-// Bearer realm="…", plus error="invalid_token" and error_description when a token was
-// presented and refused. Adapters call it for every failure of their middleware.
-func (a *Auth) WriteError(ex Exchange, err error) {
+// writeError answers a request with err (see Adapter.WriteError).
+func (a *Auth) writeError(ex Exchange, err error) {
 	r := ErrorResponse(err)
 	if r.Status == 401 {
 		challenge := `Bearer realm="` + a.cfg.web.realm + `"`

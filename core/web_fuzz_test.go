@@ -84,9 +84,9 @@ func FuzzReadParams(f *testing.F) {
 		switch {
 		case err == nil && p.values == nil:
 			t.Fatal("no error and no parameters")
-		case err != nil && !errors.Is(err, ErrInvalidRequest) && !errors.Is(err, errBody):
+		case err != nil && !errors.Is(err, ErrInvalidRequest) && !errors.Is(err, ErrBodyTooLarge):
 			t.Fatalf("error %v is neither a bad request nor a bad body", err)
-		case err != nil && ErrorResponse(err).Status != 400 && !errors.Is(err, errBody):
+		case err != nil && ErrorResponse(err).Status != 400 && !errors.Is(err, ErrBodyTooLarge):
 			t.Fatalf("error %v answered %d", err, ErrorResponse(err).Status)
 		}
 	})

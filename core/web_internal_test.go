@@ -298,7 +298,7 @@ func TestWriteError(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ex := newFake()
-			a.WriteError(ex, tc.err)
+			a.writeError(ex, tc.err)
 			if ex.status != tc.status || ex.set.Get("WWW-Authenticate") != tc.challenge ||
 				ex.set.Get("Retry-After") != tc.retry || ex.set.Get("Cache-Control") != "no-store" {
 				t.Fatalf("status %d, headers %v", ex.status, ex.set)

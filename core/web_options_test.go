@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 )
 
 func TestWebOptionsRefused(t *testing.T) {
@@ -78,11 +78,11 @@ func TestRoutesTable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a.Prefix() != tc.prefix || len(a.Routes()) != tc.routes {
-				t.Fatalf("prefix %q with %d routes, want %q with %d", a.Prefix(), len(a.Routes()), tc.prefix, tc.routes)
+			if a.Prefix() != tc.prefix || len(a.Adapter().Routes()) != tc.routes {
+				t.Fatalf("prefix %q with %d routes, want %q with %d", a.Prefix(), len(a.Adapter().Routes()), tc.prefix, tc.routes)
 			}
 			seen := map[string]bool{}
-			for _, r := range a.Routes() {
+			for _, r := range a.Adapter().Routes() {
 				if r.Handle == nil || seen[r.Method+" "+r.Pattern] {
 					t.Fatalf("route %s %s: nil or duplicate", r.Method, r.Pattern)
 				}

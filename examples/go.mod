@@ -4,14 +4,13 @@ go 1.26.0
 
 require (
 	github.com/coreos/go-oidc/v3 v3.21.0
-	github.com/gatehouse-auth/gatehouse/adapters/fiberauth v0.0.0
-	github.com/gatehouse-auth/gatehouse/adapters/ginauth v0.0.0
-	github.com/gatehouse-auth/gatehouse/adapters/httpauth v0.0.0
-	github.com/gatehouse-auth/gatehouse/core v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/boltstore v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/memstore v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/redisstore v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/storeurl v0.0.0
+	github.com/gatehouse-auth/gatehouse/adapters/fiberauth v0.1.0
+	github.com/gatehouse-auth/gatehouse/adapters/ginauth v0.1.0
+	github.com/gatehouse-auth/gatehouse/adapters/httpauth v0.1.0
+	github.com/gatehouse-auth/gatehouse/core v0.1.0
+	github.com/gatehouse-auth/gatehouse/storage/boltstore v0.1.0
+	github.com/gatehouse-auth/gatehouse/storage/redisstore v0.1.0
+	github.com/gatehouse-auth/gatehouse/storage/storeurl v0.1.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/redis/go-redis/v9 v9.23.0
@@ -69,7 +68,6 @@ replace (
 	github.com/gatehouse-auth/gatehouse/adapters/httpauth => ../adapters/httpauth
 	github.com/gatehouse-auth/gatehouse/core => ../core
 	github.com/gatehouse-auth/gatehouse/storage/boltstore => ../storage/boltstore
-	github.com/gatehouse-auth/gatehouse/storage/memstore => ../storage/memstore
 	github.com/gatehouse-auth/gatehouse/storage/redisstore => ../storage/redisstore
 	github.com/gatehouse-auth/gatehouse/storage/storeurl => ../storage/storeurl
 )

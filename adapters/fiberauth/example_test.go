@@ -9,7 +9,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapters/fiberauth"
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -27,7 +27,7 @@ func Example() {
 	})
 
 	// app.Listen serves it; here a signed-in client's request goes straight to the app.
-	tok, _ := auth.Issue(context.Background(), core.Identity{Subject: "u1", Email: "ada@example.com"})
+	tok, _ := auth.Issue(context.Background(), core.Identity{Subject: "u1", Email: "ada@example.com"}, core.Client{})
 	req := httptest.NewRequest("GET", "/api/protected", nil)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	res, _ := app.Test(req)

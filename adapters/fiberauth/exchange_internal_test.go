@@ -159,19 +159,3 @@ func TestExchange(t *testing.T) {
 		t.Errorf("Host = %q", got.host)
 	}
 }
-
-func TestFiberPattern(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"/login", "/login"},
-		{"/login/{provider}", "/login/:provider"},
-		{"/sessions/{sid}", "/sessions/:sid"},
-		{"/jwks.json", "/jwks.json"},
-		{"", ""},
-	} {
-		t.Run(tc.in, func(t *testing.T) {
-			if got := fiberPattern(tc.in); got != tc.want {
-				t.Errorf("fiberPattern(%q) = %q, want %q", tc.in, got, tc.want)
-			}
-		})
-	}
-}

@@ -1,8 +1,6 @@
 package fiberauth
 
 import (
-	"errors"
-
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/gofiber/fiber/v2"
 )
@@ -15,35 +13,24 @@ type claimsKey struct{}
 // token. Otherwise it answers as core does (401 with a WWW-Authenticate challenge, 403,
 // or 503 when the store fails) and does not call the next handler. The claims are then
 // available through Claims and core.FromContext(c.UserContext()).
-func Require(auth *core.Auth) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		ex := exchange{c}
-		claims, err := auth.AuthenticateExchange(ex)
-		if err != nil {
-			auth.WriteError(ex, err)
-			return nil
-		}
-		store(c, claims)
-		return c.Next()
-	}
-}
+func Require(auth *core.Auth) fiber.Handler { return guard(auth, false) }
 
 // Optional returns middleware for routes that serve anonymous and signed-in users
 // alike: a request without a token goes through without claims. A token that is present
 // must be valid: a bad, expired or revoked one is answered 401 as by Require, and a
 // store failure 503, never a silent downgrade to anonymous.
-func Optional(auth *core.Auth) fiber.Handler {
+func Optional(auth *core.Auth) fiber.Handler { return guard(auth, true) }
+
+func guard(auth *core.Auth, optional bool) fiber.Handler {
+	ad := auth.Adapter()
 	return func(c *fiber.Ctx) error {
-		ex := exchange{c}
-		claims, err := auth.AuthenticateExchange(ex)
-		if errors.Is(err, core.ErrNoToken) {
-			return c.Next()
-		}
-		if err != nil {
-			auth.WriteError(ex, err)
+		claims, ok := ad.Guard(exchange{c}, optional)
+		if !ok {
 			return nil
 		}
-		store(c, claims)
+		if claims != nil {
+			store(c, claims)
+		}
 		return c.Next()
 	}
 }

@@ -17,22 +17,11 @@ const ReadBufferSize = 16 << 10
 // sessions, me, jwks.json) under auth.Prefix() on r, which may be an app or a group.
 func Mount(r fiber.Router, auth *core.Auth) {
 	prefix := strings.TrimSuffix(auth.Prefix(), "/")
-	for _, rt := range auth.Routes() {
+	for _, rt := range auth.Adapter().Routes() {
 		h := rt.Handle
-		r.Add(rt.Method, prefix+fiberPattern(rt.Pattern), func(c *fiber.Ctx) error {
+		r.Add(rt.Method, prefix+rt.ColonPattern(), func(c *fiber.Ctx) error {
 			h(exchange{c})
 			return nil
 		})
 	}
-}
-
-// fiberPattern turns the {name} segments of a core pattern into Fiber's :name.
-func fiberPattern(p string) string {
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		if len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' {
-			segs[i] = ":" + s[1:len(s)-1]
-		}
-	}
-	return strings.Join(segs, "/")
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapters/ginauth"
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gin-gonic/gin"
 )
 
@@ -27,7 +27,7 @@ func Example() {
 	})
 
 	// r.Run serves it; here a signed-in client's request goes straight to the router.
-	tok, _ := auth.Issue(context.Background(), core.Identity{Subject: "u1", Email: "ada@example.com"})
+	tok, _ := auth.Issue(context.Background(), core.Identity{Subject: "u1", Email: "ada@example.com"}, core.Client{})
 	req := httptest.NewRequest(http.MethodGet, "/api/protected", nil)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	w := httptest.NewRecorder()

@@ -3,8 +3,7 @@ module github.com/gatehouse-auth/gatehouse/adapters/ginauth
 go 1.26.0
 
 require (
-	github.com/gatehouse-auth/gatehouse/core v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/memstore v0.0.0
+	github.com/gatehouse-auth/gatehouse/core v0.1.0
 	github.com/gin-gonic/gin v1.12.0
 )
 
@@ -22,17 +21,16 @@ require (
 	github.com/go-playground/validator/v10 v10.30.1 // indirect
 	github.com/goccy/go-json v0.10.5 // indirect
 	github.com/goccy/go-yaml v1.19.2 // indirect
-	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
 	github.com/leodido/go-urn v1.4.0 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
-	github.com/oauth2-proxy/mockoidc v0.0.0-20261103160011-e06ed0b7cb7f // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
@@ -45,7 +43,4 @@ require (
 	google.golang.org/protobuf v1.36.10 // indirect
 )
 
-replace (
-	github.com/gatehouse-auth/gatehouse/core => ../../core
-	github.com/gatehouse-auth/gatehouse/storage/memstore => ../../storage/memstore
-)
+replace github.com/gatehouse-auth/gatehouse/core => ../../core

@@ -1,8 +1,6 @@
 package ginauth
 
 import (
-	"errors"
-
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/gin-gonic/gin"
 )
@@ -15,36 +13,25 @@ type claimsKey struct{}
 // token. Otherwise it answers as core does (401 with a WWW-Authenticate challenge, 403,
 // or 503 when the store fails) and aborts the chain. The claims are then available
 // through Claims and core.FromContext(c.Request.Context()).
-func Require(auth *core.Auth) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		ex := exchange{c}
-		claims, err := auth.AuthenticateExchange(ex)
-		if err != nil {
-			auth.WriteError(ex, err)
-			c.Abort()
-			return
-		}
-		store(c, claims)
-	}
-}
+func Require(auth *core.Auth) gin.HandlerFunc { return guard(auth, false) }
 
 // Optional returns middleware for routes that serve anonymous and signed-in users
 // alike: a request without a token goes through without claims. A token that is present
 // must be valid: a bad, expired or revoked one is answered 401 as by Require, and a
 // store failure 503, never a silent downgrade to anonymous.
-func Optional(auth *core.Auth) gin.HandlerFunc {
+func Optional(auth *core.Auth) gin.HandlerFunc { return guard(auth, true) }
+
+func guard(auth *core.Auth, optional bool) gin.HandlerFunc {
+	ad := auth.Adapter()
 	return func(c *gin.Context) {
-		ex := exchange{c}
-		claims, err := auth.AuthenticateExchange(ex)
-		if errors.Is(err, core.ErrNoToken) {
-			return
-		}
-		if err != nil {
-			auth.WriteError(ex, err)
+		claims, ok := ad.Guard(exchange{c}, optional)
+		if !ok {
 			c.Abort()
 			return
 		}
-		store(c, claims)
+		if claims != nil {
+			store(c, claims)
+		}
 	}
 }
 

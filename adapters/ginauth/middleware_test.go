@@ -11,7 +11,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapters/ginauth"
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gin-gonic/gin"
 )
 
@@ -26,7 +26,7 @@ func newAuth(t *testing.T) *core.Auth {
 
 func issue(t *testing.T, auth *core.Auth) string {
 	t.Helper()
-	tok, err := auth.Issue(context.Background(), core.Identity{Subject: "u1", Email: "ada@example.com"})
+	tok, err := auth.Issue(context.Background(), core.Identity{Subject: "u1", Email: "ada@example.com"}, core.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}

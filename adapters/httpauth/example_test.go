@@ -10,7 +10,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapters/httpauth"
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 )
 
 // Example shows the whole integration: Google sign-in and the auth routes on a
@@ -29,7 +29,7 @@ func Example() {
 	// http.ListenAndServe(":8080", mux)
 
 	// Try it without a browser: start a session as a sign-in would, then call the API.
-	tok, _ := auth.Issue(context.Background(), core.Identity{Subject: "https://accounts.google.com#42", Email: "ada@example.com"})
+	tok, _ := auth.Issue(context.Background(), core.Identity{Subject: "https://accounts.google.com#42", Email: "ada@example.com"}, core.Client{})
 	for _, header := range []string{"", "Bearer garbage", "Bearer " + tok.AccessToken} {
 		req := httptest.NewRequest("GET", "/api/protected", nil)
 		req.Header.Set("Authorization", header)

@@ -1,7 +1,6 @@
 package httpauth
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/gatehouse-auth/gatehouse/core"
@@ -11,34 +10,23 @@ import (
 // in its Authorization header. Otherwise it answers as core does (401 with a
 // WWW-Authenticate challenge, 503 with Retry-After when the store fails) and the
 // handler does not run. The handler reads the claims with Claims.
-func Require(auth *core.Auth) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ex := newExchange(w, r)
-			claims, err := auth.AuthenticateExchange(ex)
-			if err != nil {
-				auth.WriteError(ex, err)
-				return
-			}
-			next.ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), claims)))
-		})
-	}
-}
+func Require(auth *core.Auth) func(http.Handler) http.Handler { return guard(auth, false) }
 
 // Optional returns middleware for handlers that serve anonymous and signed-in users
 // alike: a request without a token goes through without claims. A token that is
 // present must be valid: a bad, expired or revoked one is answered 401 as by Require,
 // and a store failure 503, never a silent downgrade to anonymous.
-func Optional(auth *core.Auth) func(http.Handler) http.Handler {
+func Optional(auth *core.Auth) func(http.Handler) http.Handler { return guard(auth, true) }
+
+func guard(auth *core.Auth, optional bool) func(http.Handler) http.Handler {
+	ad := auth.Adapter()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ex := newExchange(w, r)
-			claims, err := auth.AuthenticateExchange(ex)
+			claims, ok := ad.Guard(newExchange(w, r), optional)
 			switch {
-			case errors.Is(err, core.ErrNoToken):
+			case !ok:
+			case claims == nil:
 				next.ServeHTTP(w, r)
-			case err != nil:
-				auth.WriteError(ex, err)
 			default:
 				next.ServeHTTP(w, r.WithContext(core.NewContext(r.Context(), claims)))
 			}

@@ -27,7 +27,7 @@ func Mount(mux *http.ServeMux, auth *core.Auth, opts ...Option) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	for _, rt := range auth.Routes() {
+	for _, rt := range auth.Adapter().Routes() {
 		mux.Handle(rt.Method+" "+auth.Prefix()+rt.Pattern, o.wrap(route(rt.Handle)))
 	}
 }

@@ -3,17 +3,16 @@ module github.com/gatehouse-auth/gatehouse/cmd/gatehouse
 go 1.26.0
 
 require (
-	github.com/gatehouse-auth/gatehouse/core v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/boltstore v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/redisstore v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/storeurl v0.0.0
+	github.com/gatehouse-auth/gatehouse/core v0.1.0
+	github.com/gatehouse-auth/gatehouse/storage/boltstore v0.1.0
+	github.com/gatehouse-auth/gatehouse/storage/redisstore v0.1.0
+	github.com/gatehouse-auth/gatehouse/storage/storeurl v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
-	github.com/gatehouse-auth/gatehouse/storage/memstore v0.0.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
 	go.etcd.io/bbolt v1.5.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
@@ -24,7 +23,6 @@ require (
 replace (
 	github.com/gatehouse-auth/gatehouse/core => ../../core
 	github.com/gatehouse-auth/gatehouse/storage/boltstore => ../../storage/boltstore
-	github.com/gatehouse-auth/gatehouse/storage/memstore => ../../storage/memstore
 	github.com/gatehouse-auth/gatehouse/storage/redisstore => ../../storage/redisstore
 	github.com/gatehouse-auth/gatehouse/storage/storeurl => ../../storage/storeurl
 )

@@ -149,8 +149,7 @@ func boltAuth(t *testing.T, path string, opts ...core.Option) (*boltstore.Store,
 // issue signs alice or another user in, from a browser.
 func issue(t *testing.T, a *core.Auth, subject, userAgent, ip string) *core.Tokens {
 	t.Helper()
-	c := core.ContextWithClient(ctx, core.Client{UserAgent: userAgent, IP: ip})
-	tok, err := a.Issue(c, core.Identity{Subject: subject, Email: "user@example.com", Name: "A User", Provider: "devidp"})
+	tok, err := a.Issue(ctx, core.Identity{Subject: subject, Email: "user@example.com", Name: "A User", Provider: "devidp"}, core.Client{UserAgent: userAgent, IP: ip})
 	if err != nil {
 		t.Fatal(err)
 	}

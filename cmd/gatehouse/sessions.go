@@ -141,7 +141,7 @@ func revoke(ctx context.Context, c *cli, st store, s core.Store, sid, user strin
 	// keeps New from generating one and storing it in the store.
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	key, err := core.HMACKey("gatehouse-command", core.HS256, secret)
+	key, err := core.KeyFromSecret("gatehouse-command", core.HS256, secret)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/oauth2-proxy/mockoidc"
 )
 

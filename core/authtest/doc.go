@@ -15,7 +15,7 @@
 // which must start a real HTTP server on 127.0.0.1:0 (httptest.NewServer, or the
 // framework's own listener) serving, for that a:
 //
-//   - every route of a.Routes(), mounted under a.Prefix() by the adapter's Mount;
+//   - every route of a.Adapter().Routes(), mounted under a.Prefix() by the adapter's Mount;
 //   - GET /api/protected behind the adapter's Require middleware, answering 200 with a
 //     JSON object whose "email" member is the email of the claims, read with the
 //     adapter's native getter (ginauth.Claims(c), httpauth.Claims(r), …);

@@ -97,11 +97,11 @@ func testProtected(t *testing.T, s *suite) {
 
 	t.Run("JWKS", func(t *testing.T) {
 		for _, tc := range []struct {
-			alg  string
+			alg  core.Algorithm
 			keys int
 			kty  string
 		}{{core.HS256, 0, ""}, {core.ES256, 1, "EC"}, {core.EdDSA, 1, "OKP"}} {
-			t.Run(tc.alg, func(t *testing.T) {
+			t.Run(string(tc.alg), func(t *testing.T) {
 				e := s.newEnv(t, core.WithAlgorithm(tc.alg))
 				r := e.do("GET", prefix+"/jwks.json").want(t, http.StatusOK)
 				keys, _ := r.json(t)["keys"].([]any)
@@ -110,7 +110,7 @@ func testProtected(t *testing.T, s *suite) {
 				}
 				if tc.keys > 0 {
 					k := keys[0].(map[string]any)
-					if k["kty"] != tc.kty || k["alg"] != tc.alg || k["kid"] == "" || k["d"] != nil {
+					if k["kty"] != tc.kty || k["alg"] != string(tc.alg) || k["kid"] == "" || k["d"] != nil {
 						t.Fatalf("key %v", k)
 					}
 				}

@@ -26,7 +26,7 @@ func RefreshRace(t *testing.T, rounds int, auths ...*core.Auth) {
 	ctx := context.Background()
 	const n = 50
 	for round := range rounds {
-		tok, err := auths[0].Issue(ctx, core.Identity{Subject: "alice"})
+		tok, err := auths[0].Issue(ctx, core.Identity{Subject: "alice"}, core.Client{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapters/httpauth"
 	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gatehouse-auth/gatehouse/examples/devidp"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
 )
 
 // TestGatehouseSignsInThroughIt: gatehouse, with the provider mounted on its own server

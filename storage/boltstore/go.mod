@@ -3,7 +3,7 @@ module github.com/gatehouse-auth/gatehouse/storage/boltstore
 go 1.26.0
 
 require (
-	github.com/gatehouse-auth/gatehouse/core v0.0.0
+	github.com/gatehouse-auth/gatehouse/core v0.1.0
 	go.etcd.io/bbolt v1.5.0
 )
 
@@ -15,7 +15,3 @@ require (
 )
 
 replace github.com/gatehouse-auth/gatehouse/core => ../../core
-
-// core's own tests use memstore, so core's go.mod requires it; a replace in core's
-// go.mod does not reach this module, hence this one.
-replace github.com/gatehouse-auth/gatehouse/storage/memstore => ../memstore

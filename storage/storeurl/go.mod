@@ -3,10 +3,9 @@ module github.com/gatehouse-auth/gatehouse/storage/storeurl
 go 1.26.0
 
 require (
-	github.com/gatehouse-auth/gatehouse/core v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/boltstore v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/memstore v0.0.0
-	github.com/gatehouse-auth/gatehouse/storage/redisstore v0.0.0
+	github.com/gatehouse-auth/gatehouse/core v0.1.0
+	github.com/gatehouse-auth/gatehouse/storage/boltstore v0.1.0
+	github.com/gatehouse-auth/gatehouse/storage/redisstore v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 
@@ -23,6 +22,5 @@ require (
 replace (
 	github.com/gatehouse-auth/gatehouse/core => ../../core
 	github.com/gatehouse-auth/gatehouse/storage/boltstore => ../boltstore
-	github.com/gatehouse-auth/gatehouse/storage/memstore => ../memstore
 	github.com/gatehouse-auth/gatehouse/storage/redisstore => ../redisstore
 )

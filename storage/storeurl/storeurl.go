@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gatehouse-auth/gatehouse/storage/boltstore"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
 	"github.com/redis/go-redis/v9"
 )

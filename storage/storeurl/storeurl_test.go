@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gatehouse-auth/gatehouse/storage/boltstore"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore/redistest"
 	"github.com/gatehouse-auth/gatehouse/storage/storeurl"

@@ -258,9 +258,9 @@ func storeName(spec string) string {
 
 func (a *App) alg() string {
 	if a.cfg.SigningKey != nil {
-		return core.HS256 + " (GATEHOUSE_SIGNING_KEY)"
+		return string(core.HS256) + " (GATEHOUSE_SIGNING_KEY)"
 	}
-	return a.cfg.Alg
+	return string(a.cfg.Alg)
 }
 
 // loopbackAddr is host:port to reach a listener from the same machine.

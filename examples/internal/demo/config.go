@@ -39,7 +39,7 @@ type Config struct {
 	// SigningKey is GATEHOUSE_SIGNING_KEY, an HMAC secret; nil when unset.
 	SigningKey []byte
 	// Alg is GATEHOUSE_ALG.
-	Alg string
+	Alg core.Algorithm
 	// AllowedEmails is GATEHOUSE_ALLOWED_EMAILS; empty lets any verified email in.
 	AllowedEmails []string
 	// AccessTTL and RefreshTTL are GATEHOUSE_ACCESS_TTL and GATEHOUSE_REFRESH_TTL.
@@ -89,7 +89,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c := &Config{
 		Addr:  env("GATEHOUSE_ADDR", DefaultAddr),
 		Store: env("GATEHOUSE_STORE", DefaultStore),
-		Alg:   env("GATEHOUSE_ALG", DefaultAlg),
+		Alg:   core.Algorithm(env("GATEHOUSE_ALG", string(DefaultAlg))),
 	}
 
 	host, port, err := net.SplitHostPort(c.Addr)

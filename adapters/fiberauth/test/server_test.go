@@ -1,4 +1,4 @@
-package fiberauth_test
+package test
 
 import (
 	"errors"

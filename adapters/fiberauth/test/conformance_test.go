@@ -1,4 +1,4 @@
-package ginauth_test
+package test
 
 import (
 	"testing"
@@ -6,5 +6,5 @@ import (
 	"github.com/gatehouse-auth/gatehouse/core/authtest"
 )
 
-// TestConformance runs core's HTTP suite against a real Gin server.
+// TestConformance runs core's HTTP suite against a real Fiber server on fasthttp.
 func TestConformance(t *testing.T) { authtest.Run(t, serve) }

@@ -1,4 +1,4 @@
-package fiberauth_test
+package test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapters/fiberauth"
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -19,7 +19,8 @@ func largestToken(t *testing.T, auth *core.Auth) string {
 	t.Helper()
 	issue := func(pad int) string {
 		tok, err := auth.Issue(context.Background(), core.Identity{Subject: "u1", Email: "ada@example.com",
-			Claims: map[string]any{"pad": strings.Repeat("x", pad)}})
+			Claims: map[string]any{"pad": strings.Repeat("x", pad)}}, core.Client{})
+
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package httpauth_test
+package test
 
 import (
 	"encoding/json"

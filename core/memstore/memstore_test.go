@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gatehouse-auth/gatehouse/core/storetest"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
 )
 
 func TestConformance(t *testing.T) {

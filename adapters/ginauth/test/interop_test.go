@@ -1,4 +1,4 @@
-package ginauth_test
+package test
 
 import (
 	"bytes"
@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 )
 
 // interopDir is the node project of the interoperability tests, at the repository root.
-var interopDir = filepath.Join("..", "..", "interop")
+var interopDir = filepath.Join("..", "..", "..", "interop")
 
 // requireNode returns the node binary, skipping the test when node or the interop
 // packages are missing, or failing it when the environment variable CI is set: CI must
@@ -70,14 +70,14 @@ func joseVerify(t *testing.T, node, jwksURL, token, iss, aud string) (payload ma
 func TestJoseInterop(t *testing.T) {
 	node := requireNode(t)
 	const iss, aud = "https://app.example", "https://api.example"
-	for _, alg := range []string{core.ES256, core.EdDSA} {
-		t.Run(alg, func(t *testing.T) {
+	for _, alg := range []core.Algorithm{core.ES256, core.EdDSA} {
+		t.Run(string(alg), func(t *testing.T) {
 			auth, err := core.New(memstore.New(), core.WithAlgorithm(alg), core.WithIssuer(iss), core.WithAudience(aud))
 			if err != nil {
 				t.Fatal(err)
 			}
 			jwks := serve(t, auth) + auth.Prefix() + "/jwks.json"
-			tok, err := auth.Issue(context.Background(), core.Identity{Subject: "google|1234", Email: "ada@example.com", Name: "Ada"})
+			tok, err := auth.Issue(context.Background(), core.Identity{Subject: "google|1234", Email: "ada@example.com", Name: "Ada"}, core.Client{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,8 +1,12 @@
-package ginauth
+package core_test
 
-import "testing"
+import (
+	"testing"
 
-func TestGinPattern(t *testing.T) {
+	"github.com/gatehouse-auth/gatehouse/core"
+)
+
+func TestColonPattern(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"/login", "/login"},
 		{"/login/{provider}", "/login/:provider"},
@@ -13,8 +17,8 @@ func TestGinPattern(t *testing.T) {
 		{"/{}", "/{}"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			if got := ginPattern(tc.in); got != tc.want {
-				t.Errorf("ginPattern(%q) = %q, want %q", tc.in, got, tc.want)
+			if got := (core.Route{Pattern: tc.in}).ColonPattern(); got != tc.want {
+				t.Errorf("ColonPattern(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
 	}

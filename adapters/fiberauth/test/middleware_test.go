@@ -1,4 +1,4 @@
-package fiberauth_test
+package test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapters/fiberauth"
 	"github.com/gatehouse-auth/gatehouse/core"
-	"github.com/gatehouse-auth/gatehouse/storage/memstore"
+	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -26,7 +26,7 @@ func newAuth(t *testing.T) *core.Auth {
 
 func issue(t *testing.T, auth *core.Auth, email string) string {
 	t.Helper()
-	tok, err := auth.Issue(context.Background(), core.Identity{Subject: "u-" + email, Email: email})
+	tok, err := auth.Issue(context.Background(), core.Identity{Subject: "u-" + email, Email: email}, core.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}

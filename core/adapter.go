@@ -1,0 +1,120 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// Exchange is one HTTP request and its response as core's routes and middleware see
+// them; adapters implement it (see Adapter). Each adapter implements it for its framework in a few lines and holds no auth
+// logic of its own; core/authtest runs the same cases through every adapter.
+//
+// Everything an Exchange returns must stay valid after the handler returns (fasthttp
+// reuses its buffers: an adapter for it copies).
+type Exchange interface {
+	// Context is the request's context.
+	Context() context.Context
+	// Method is the request method.
+	Method() string
+	// Header returns the first value of a request header, or "".
+	Header(name string) string
+	// Query returns the first value of a URL query parameter, or "".
+	Query(name string) string
+	// PathValue returns a {name} segment of the route pattern, or "".
+	PathValue(name string) string
+	// Cookie returns a request cookie's value and whether the request has it.
+	Cookie(name string) (string, bool)
+	// Body returns the request body, reading at most limit bytes; a longer body is an
+	// error.
+	Body(limit int64) ([]byte, error)
+	// RemoteIP is the client address as the framework determines it (its trusted-proxy
+	// settings apply), without the port.
+	RemoteIP() string
+	// TLS reports whether the request came over HTTPS, directly or as the framework's
+	// trusted-proxy settings say.
+	TLS() bool
+	// Host is the request's host, as in the Host header.
+	Host() string
+
+	// SetHeader sets a response header.
+	SetHeader(name, value string)
+	// SetCookie adds a Set-Cookie header.
+	SetCookie(c *http.Cookie)
+	// Write sends the status and body; headers set after it are lost. It is called at
+	// most once per exchange.
+	Write(status int, body []byte)
+}
+
+// Route is one auth route: its method, its path below the mount prefix with {name}
+// segments, and the handler an adapter calls with the request's Exchange.
+type Route struct {
+	Method  string
+	Pattern string
+	Handle  func(Exchange)
+}
+
+// ColonPattern is the route's pattern with each {name} segment written :name, as Gin,
+// Fiber and most other routers write path parameters.
+func (r Route) ColonPattern() string {
+	segs := strings.Split(r.Pattern, "/")
+	for i, s := range segs {
+		if len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}' {
+			segs[i] = ":" + s[1:len(s)-1]
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// Adapter is what framework adapters (ginauth, fiberauth, httpauth, or one of an app's
+// own) build on: the route table, the middleware's decision, and error answers, each
+// over an Exchange. Apps that use an adapter do not need it.
+type Adapter struct{ a *Auth }
+
+// Adapter returns the surface adapters build on.
+func (a *Auth) Adapter() Adapter { return Adapter{a} }
+
+// Routes returns the auth routes, to be mounted under Auth.Prefix: the sign-in routes
+// (only when a provider is configured), refresh, logout, logout/all, revoke, sessions,
+// me and jwks.json. Patterns are relative to the prefix and name their variable segments
+// {provider} and {sid}.
+func (ad Adapter) Routes() []Route {
+	return append([]Route(nil), ad.a.cfg.web.routes...)
+}
+
+// Authenticate authenticates the access token of a request. The token is read from the
+// Authorization header ("Bearer" scheme, any case) and from nowhere else: a token in the
+// query string or in a cookie is never read (RFC 6750 §2.3 advises against the first;
+// the only cookie gatehouse sets holds a refresh token, which is no access token). A
+// request without a Bearer header is ErrNoToken; the other errors are
+// Auth.Authenticate's.
+func (ad Adapter) Authenticate(ex Exchange) (*Claims, error) {
+	return ad.a.authenticateExchange(ex)
+}
+
+// Guard is the whole decision of Require and Optional middleware. It authenticates the
+// request and returns its claims and true when the handler may run: with claims, or,
+// when optional, with nil claims for a request that carries no token at all. Otherwise
+// it has answered the request as WriteError does (401, 403, 503) and returns false. A
+// token that is present must be valid even when optional: a bad one is never downgraded
+// to anonymous.
+func (ad Adapter) Guard(ex Exchange, optional bool) (*Claims, bool) {
+	c, err := ad.a.authenticateExchange(ex)
+	switch {
+	case err == nil:
+		return c, true
+	case optional && errors.Is(err, ErrNoToken):
+		return nil, true
+	}
+	ad.a.writeError(ex, err)
+	return nil, false
+}
+
+// WriteError answers a request with err as ErrorResponse maps it: the status, a JSON
+// body {"error": code, "error_description": text} (RFC 6749 §5.2; "error" is left out
+// when the answer has no code, as for a request without a token), Cache-Control:
+// no-store, Retry-After on 503, and on 401 a WWW-Authenticate challenge (RFC 6750 §3):
+// Bearer realm="…", plus error="invalid_token" and error_description when a token was
+// presented and refused.
+func (ad Adapter) WriteError(ex Exchange, err error) { ad.a.writeError(ex, err) }
