@@ -45,19 +45,10 @@ and the user's id there, such as https://accounts.google.com#1101694844743862763
 	},
 }
 
-// sessionJSON is a session as --json prints it: no refresh token ids.
+// sessionJSON is a session as --json prints it: core's view, without refresh token ids.
 type sessionJSON struct {
-	ID         string    `json:"id"`
-	Subject    string    `json:"sub"`
-	Email      string    `json:"email,omitempty"`
-	Name       string    `json:"name,omitempty"`
-	Provider   string    `json:"provider,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastUsedAt time.Time `json:"last_used_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	Expired    bool      `json:"expired"`
-	UserAgent  string    `json:"user_agent,omitempty"`
-	IP         string    `json:"ip,omitempty"`
+	core.SessionInfo
+	Expired bool `json:"expired"`
 }
 
 func listSessions(ctx context.Context, c *cli, st store, s core.Store, user string, asJSON bool) error {
@@ -71,15 +62,9 @@ func listSessions(ctx context.Context, c *cli, st store, s core.Store, user stri
 	now := time.Now()
 	out := make([]sessionJSON, 0, len(list))
 	for _, s := range list {
-		end := s.ExpiresAt
-		if s.IdleExpiresAt.Before(end) {
-			end = s.IdleExpiresAt
-		}
-		out = append(out, sessionJSON{
-			ID: s.ID, Subject: s.Identity.Subject, Email: s.Identity.Email, Name: s.Identity.Name,
-			Provider: s.Identity.Provider, CreatedAt: s.CreatedAt.UTC(), LastUsedAt: s.LastUsedAt.UTC(),
-			ExpiresAt: end.UTC(), Expired: !now.Before(end), UserAgent: s.UserAgent, IP: s.IP,
-		})
+		info := s.Info()
+		info.CreatedAt, info.LastUsedAt, info.ExpiresAt = info.CreatedAt.UTC(), info.LastUsedAt.UTC(), info.ExpiresAt.UTC()
+		out = append(out, sessionJSON{SessionInfo: info, Expired: !now.Before(info.ExpiresAt)})
 	}
 	if asJSON {
 		enc := json.NewEncoder(c.stdout)
