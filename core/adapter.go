@@ -24,8 +24,11 @@ type Exchange interface {
 	Query(name string) string
 	// PathValue returns a {name} segment of the route pattern, or "".
 	PathValue(name string) string
-	// Cookie returns a request cookie's value and whether the request has it.
-	Cookie(name string) (string, bool)
+	// Cookies returns the value of every request cookie called name, in the order the
+	// request lists them, and nil when it has none. Core refuses a request that carries
+	// one of its cookies twice (cookie tossing from a sibling subdomain), so an adapter
+	// must not drop repeats.
+	Cookies(name string) []string
 	// Body returns the request body, reading at most limit bytes; a longer body is an
 	// error.
 	Body(limit int64) ([]byte, error)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +12,21 @@ import (
 // request came over HTTPS, or the public URL is https (a proxy terminates TLS).
 func (a *Auth) secure(ex Exchange) bool {
 	return ex.TLS() || strings.HasPrefix(a.cfg.web.publicURL, "https://")
+}
+
+// cookieName is the name of a cookie of the given base name and path in answer to ex.
+// Over https it carries a prefix the browser enforces (RFC 6265bis §4.1.3): __Host- when
+// the cookie can have one (Path=/ and no Domain), so no other host can set or shadow
+// it, and __Secure- otherwise, so no plain-http page can. A base name that already has
+// one of the prefixes is kept as it is.
+func (a *Auth) cookieName(ex Exchange, base, path string) string {
+	if !a.secure(ex) || strings.HasPrefix(base, "__Host-") || strings.HasPrefix(base, "__Secure-") {
+		return base
+	}
+	if path == "/" && a.cfg.web.cookies.Domain == "" {
+		return "__Host-" + base
+	}
+	return "__Secure-" + base
 }
 
 // setRefreshCookie puts the refresh token of t into its HttpOnly cookie, scoped to the
@@ -27,17 +43,17 @@ func (a *Auth) setRefreshCookie(ex Exchange, t *Tokens) {
 		maxAge = 1
 	}
 	ex.SetCookie(&http.Cookie{
-		Name: w.cookies.RefreshName, Value: t.RefreshToken, Path: w.prefix, Domain: w.cookies.Domain,
+		Name: a.cookieName(ex, w.cookies.RefreshName, w.prefix), Value: t.RefreshToken, Path: w.prefix, Domain: w.cookies.Domain,
 		MaxAge: maxAge, HttpOnly: true, Secure: a.secure(ex), SameSite: same,
 	})
 }
 
-// clearCookie deletes a cookie: same name, Path and Domain as when it was set,
+// clearCookie deletes a cookie of base name name: same name, Path and Domain as when it was set,
 // Max-Age=0 (MaxAge -1 in net/http terms) and an Expires in the past for old clients.
 func (a *Auth) clearCookie(ex Exchange, name string) {
 	w := &a.cfg.web
 	ex.SetCookie(&http.Cookie{
-		Name: name, Value: "", Path: w.prefix, Domain: w.cookies.Domain,
+		Name: a.cookieName(ex, name, w.prefix), Value: "", Path: w.prefix, Domain: w.cookies.Domain,
 		MaxAge: -1, Expires: time.Unix(0, 0), HttpOnly: true, Secure: a.secure(ex), SameSite: http.SameSiteLaxMode,
 	})
 }
@@ -47,15 +63,29 @@ func (a *Auth) clearCookie(ex Exchange, name string) {
 func (a *Auth) setStateCookie(ex Exchange, sealed string) {
 	w := &a.cfg.web
 	ex.SetCookie(&http.Cookie{
-		Name: w.cookies.StateName, Value: sealed, Path: w.prefix, Domain: w.cookies.Domain,
+		Name: a.cookieName(ex, w.cookies.StateName, w.prefix), Value: sealed, Path: w.prefix, Domain: w.cookies.Domain,
 		MaxAge: int(stateTTL / time.Second), HttpOnly: true, Secure: a.secure(ex), SameSite: http.SameSiteLaxMode,
 	})
 }
 
-// cookie returns a non-empty cookie of the request.
-func cookie(ex Exchange, name string) (string, bool) {
-	v, ok := ex.Cookie(name)
-	return v, ok && v != ""
+// errCookieTwice is a request carrying one of gatehouse's cookies more than once: a
+// sibling subdomain can set a cookie of the same name for the parent domain (cookie
+// tossing), and which one the app would read is then the attacker's choice.
+var errCookieTwice = fmt.Errorf("%w: a gatehouse cookie was sent twice", ErrInvalidRequest)
+
+// cookie returns the request's non-empty cookie called name, and whether it has one. A
+// request that carries it twice is refused: errCookieTwice, and the cookie is cleared
+// in the answer, so the browser's next attempt starts clean.
+func (a *Auth) cookie(ex Exchange, name string) (string, bool, error) {
+	vals := ex.Cookies(a.cookieName(ex, name, a.cfg.web.prefix))
+	switch {
+	case len(vals) > 1:
+		a.clearCookie(ex, name)
+		return "", false, errCookieTwice
+	case len(vals) == 0 || vals[0] == "":
+		return "", false, nil
+	}
+	return vals[0], true, nil
 }
 
 // crossSite reports whether a request that authenticates with a cookie comes from a page

@@ -3,6 +3,20 @@
 // sign-in with OpenID Connect and OAuth2 providers and every auth route, written once
 // against the Exchange interface that the adapters implement for Gin, Fiber and net/http.
 //
+// # Who uses what
+//
+// Apps build an Auth with New and Options, mount it with an adapter (ginauth, fiberauth,
+// httpauth) and use Auth's methods: Issue, Authenticate, Refresh, Revoke, Logout,
+// LogoutAll, Sessions and JWKS, with Identity, Claims, Tokens, SessionInfo, Key and
+// Provider. Adapters use Auth.Adapter, Exchange and Route; apps need them only to write
+// an adapter of their own. Stores implement Store (and Migrator) over Session, Rotation
+// and Entry, and prove it with core/storetest; apps never handle a Session record,
+// which holds refresh token ids. The package memstore is the in-memory Store.
+//
+// Signatures are made and checked with github.com/golang-jwt/jwt/v5's signing methods;
+// which header, key and algorithm a token may have is decided here, before any
+// cryptography (see Tokens).
+//
 // # Tokens
 //
 // An access token is a JWT with header typ "at+jwt" (RFC 9068) and the claims iss, sub,

@@ -119,19 +119,28 @@ func (a *Auth) redirectURI(ex Exchange, p *provider) (string, error) {
 
 // handleCallback serves GET {prefix}/callback[/{provider}]: the provider's redirect back.
 // Order matters: nothing is trusted, and no cookie is set, before the state is proven
-// to be the one this browser was given, unexpired and unused; it is then burnt before
-// the code is exchanged.
+// to be the one this browser was given and unexpired, and the callback carries a
+// well-formed code or error. Only then is anything written: a code burns the state
+// (Store.Consume, single use across instances) before it is exchanged; the provider's
+// error writes nothing, as a replay of it can gain nothing. So a callback without a
+// code, or with garbage, costs the store nothing, and the writes a well-formed code
+// can cause are bounded by the rate limit and expire with the state.
 func (a *Auth) handleCallback(ex Exchange) {
 	w := &a.cfg.web
-	st, err := a.consumeState(ex)
+	st, err := a.checkState(ex)
 	if err != nil {
 		a.writeError(ex, err)
 		return
 	}
-	// From here on the state is spent: its cookie goes, whatever the outcome.
-	a.clearCookie(ex, w.cookies.StateName)
+	code, err := callbackCode(ex)
+	if err != nil {
+		a.writeError(ex, err)
+		return
+	}
 	p := w.byName[st.Provider]
 	if e := ex.Query("error"); e != "" {
+		// The sign-in attempt is over: its cookie goes.
+		a.clearCookie(ex, w.cookies.StateName)
 		switch e {
 		case "access_denied", "login_required", "consent_required", "interaction_required", "account_selection_required":
 			a.callbackError(ex, st, fmt.Errorf("%w: %s", ErrLoginDenied, e))
@@ -140,11 +149,12 @@ func (a *Auth) handleCallback(ex Exchange) {
 		}
 		return
 	}
-	code := ex.Query("code")
-	if code == "" {
-		a.callbackError(ex, st, fmt.Errorf("%w: no code in the callback", ErrInvalidRequest))
+	if err := a.spendState(ex.Context(), st); err != nil {
+		a.writeError(ex, err)
 		return
 	}
+	// From here on the state is spent: its cookie goes, whatever the outcome.
+	a.clearCookie(ex, w.cookies.StateName)
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ex.Context(), p.client), p.timeout)
 	defer cancel()
 	s, err := p.identify(ctx, code, st)
@@ -195,13 +205,65 @@ func (a *Auth) callbackError(ex Exchange, st *loginState, err error) {
 	ex.Write(http.StatusFound, nil)
 }
 
-// consumeState opens the state cookie, matches it with the state parameter and the
-// route's provider, and burns it with Store.Consume until the state's expiry: of every
-// callback carrying the same state, replayed or racing, on one instance or on several
-// sharing the store, exactly one gets past here.
-func (a *Auth) consumeState(ex Exchange) (*loginState, error) {
+// maxCode bounds the authorization code read from the callback.
+const maxCode = 2048
+
+// callbackCode returns the code of a callback, or "" for a callback that carries the
+// provider's error instead. Either must be there and well-formed (RFC 6749 §4.1.2:
+// printable ASCII); anything else is refused before any write or call to the provider.
+func callbackCode(ex Exchange) (string, error) {
+	code, e := ex.Query("code"), ex.Query("error")
+	switch {
+	case e != "" && code != "":
+		return "", fmt.Errorf("%w: callback with both a code and an error", ErrInvalidRequest)
+	case e != "":
+		if !printable(e, 256) {
+			return "", fmt.Errorf("%w: malformed error in the callback", ErrInvalidRequest)
+		}
+		return "", nil
+	case code == "":
+		return "", fmt.Errorf("%w: no code in the callback", ErrInvalidRequest)
+	case !printable(code, maxCode):
+		return "", fmt.Errorf("%w: malformed code in the callback", ErrInvalidRequest)
+	}
+	return code, nil
+}
+
+// printable reports whether s is 1 to max bytes of printable ASCII (VSCHAR, %x20-7E).
+func printable(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// spendState burns a state with Store.Consume until its expiry: of every callback
+// carrying the same state, replayed or racing, on one instance or on several sharing
+// the store, exactly one gets past here.
+func (a *Auth) spendState(ctx context.Context, st *loginState) error {
+	first, err := a.store.Consume(ctx, "state:"+st.ID, time.Unix(st.Expires, 0))
+	if err != nil {
+		return storeErr(err)
+	}
+	if !first {
+		return fmt.Errorf("%w: state already used", ErrLoginState)
+	}
+	return nil
+}
+
+// checkState opens the state cookie and matches it with the state parameter and the
+// route's provider. It writes nothing: spendState burns the state.
+func (a *Auth) checkState(ex Exchange) (*loginState, error) {
 	w := &a.cfg.web
-	raw, ok := cookie(ex, w.cookies.StateName)
+	raw, ok, err := a.cookie(ex, w.cookies.StateName)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: no state cookie", ErrLoginState)
 	}
@@ -226,13 +288,6 @@ func (a *Auth) consumeState(ex Exchange) (*loginState, error) {
 	}
 	if ex.PathValue("provider") != want {
 		return nil, fmt.Errorf("%w: wrong provider", ErrLoginState)
-	}
-	first, err := a.store.Consume(ex.Context(), "state:"+st.ID, time.Unix(st.Expires, 0))
-	if err != nil {
-		return nil, storeErr(err)
-	}
-	if !first {
-		return nil, fmt.Errorf("%w: state already used", ErrLoginState)
 	}
 	return st, nil
 }

@@ -1,8 +1,10 @@
 package core
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -78,9 +80,9 @@ func readParams(ex Exchange) (params, error) {
 			p.values[k] = v[0]
 		}
 	case "application/json":
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(body, &m); err != nil {
-			return p, fmt.Errorf("%w: malformed JSON body", ErrInvalidRequest)
+		m, err := jsonObject(body)
+		if err != nil {
+			return p, err
 		}
 		for k, raw := range m {
 			var s string
@@ -94,4 +96,38 @@ func readParams(ex Exchange) (params, error) {
 		return p, fmt.Errorf("%w: body must be form-encoded or JSON", ErrInvalidRequest)
 	}
 	return p, nil
+}
+
+// jsonObject decodes a JSON object body member by member. A name given twice is refused,
+// as the form path refuses a repeated parameter: encoding/json would keep the last one,
+// and a proxy or logger in front may have looked at the first.
+func jsonObject(body []byte) (map[string]json.RawMessage, error) {
+	malformed := fmt.Errorf("%w: malformed JSON body", ErrInvalidRequest)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, malformed
+	}
+	m := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, malformed
+		}
+		name, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, malformed
+		}
+		if _, dup := m[name]; dup {
+			return nil, fmt.Errorf("%w: JSON member %.32q repeated", ErrInvalidRequest, name)
+		}
+		m[name] = raw
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, malformed
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, malformed
+	}
+	return m, nil
 }

@@ -91,8 +91,10 @@ var errNoRefresh = fmt.Errorf("%w: no refresh token", ErrInvalidRequest)
 // refresh cookie. A cookie-borne one must come from the app's own site.
 func (a *Auth) refreshCredential(ex Exchange, p params) (tok string, fromCookie bool, err error) {
 	body := p.values["refresh_token"]
-	ck, hasCookie := cookie(ex, a.cfg.web.cookies.RefreshName)
+	ck, hasCookie, err := a.cookie(ex, a.cfg.web.cookies.RefreshName)
 	switch {
+	case err != nil:
+		return "", false, err
 	case body != "" && hasCookie:
 		return "", false, fmt.Errorf("%w: refresh token both in the body and in a cookie", ErrInvalidRequest)
 	case body != "":
@@ -121,7 +123,12 @@ func (a *Auth) handleLogout(ex Exchange) {
 	}
 	ctx := ex.Context()
 	if scheme, _, _ := strings.Cut(ex.Header("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
-		if _, ok := cookie(ex, a.cfg.web.cookies.RefreshName); ok || p.values["refresh_token"] != "" {
+		_, ok, err := a.cookie(ex, a.cfg.web.cookies.RefreshName)
+		if err != nil {
+			a.writeError(ex, err)
+			return
+		}
+		if ok || p.values["refresh_token"] != "" {
 			a.writeError(ex, fmt.Errorf("%w: credentials both in the Authorization header and in a cookie or the body", ErrInvalidRequest))
 			return
 		}

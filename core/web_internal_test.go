@@ -79,9 +79,11 @@ func (f *fakeExchange) TLS() bool                { return f.tls }
 func (f *fakeExchange) Host() string             { return f.host }
 func (f *fakeExchange) SetHeader(n, v string)    { f.set.Set(n, v) }
 func (f *fakeExchange) SetCookie(c *http.Cookie) { f.setCk = append(f.setCk, c) }
-func (f *fakeExchange) Cookie(n string) (string, bool) {
-	v, ok := f.cookies[n]
-	return v, ok
+func (f *fakeExchange) Cookies(n string) []string {
+	if v, ok := f.cookies[n]; ok {
+		return []string{v}
+	}
+	return nil
 }
 func (f *fakeExchange) Write(status int, body []byte) {
 	if f.written {
@@ -247,11 +249,12 @@ func TestCookies(t *testing.T) {
 		opts   []Option
 		tls    bool
 		secure bool
+		cookie string // the name on the wire: prefixed over https (RFC 6265bis §4.1.3)
 	}{
-		{"HTTP", nil, false, false},
-		{"TLS", nil, true, true},
-		{"HTTPSPublicURLBehindProxy", []Option{WithPublicURL("https://app.example")}, false, true},
-		{"HTTPPublicURL", []Option{WithPublicURL("http://localhost:7000")}, false, false},
+		{"HTTP", nil, false, false, "rt"},
+		{"TLS", nil, true, true, "__Secure-rt"},
+		{"HTTPSPublicURLBehindProxy", []Option{WithPublicURL("https://app.example")}, false, true, "__Secure-rt"},
+		{"HTTPPublicURL", []Option{WithPublicURL("http://localhost:7000")}, false, false, "rt"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,12 +266,12 @@ func TestCookies(t *testing.T) {
 			a.setRefreshCookie(ex, &Tokens{RefreshToken: "tok", RefreshExpiresAt: exp})
 			a.clearCookie(ex, "rt")
 			set, cleared := ex.setCk[0], ex.setCk[1]
-			if set.Name != "rt" || set.Value != "tok" || set.Path != "/api/auth" || set.Domain != "app.example" ||
+			if set.Name != tc.cookie || set.Value != "tok" || set.Path != "/api/auth" || set.Domain != "app.example" ||
 				!set.HttpOnly || set.Secure != tc.secure || set.SameSite != http.SameSiteStrictMode ||
 				set.MaxAge < 3590 || set.MaxAge > 3600 {
 				t.Fatalf("refresh cookie %s", set)
 			}
-			if cleared.Name != "rt" || cleared.Value != "" || cleared.Path != set.Path || cleared.Domain != set.Domain ||
+			if cleared.Name != tc.cookie || cleared.Value != "" || cleared.Path != set.Path || cleared.Domain != set.Domain ||
 				cleared.MaxAge >= 0 || cleared.Secure != tc.secure {
 				t.Fatalf("cleared cookie %s does not match %s with Max-Age=0", cleared, set)
 			}
@@ -307,5 +310,31 @@ func TestWriteError(t *testing.T) {
 				t.Fatalf("body %s leaks the cause", ex.body)
 			}
 		})
+	}
+}
+
+// TestCookieName: the prefixes of RFC 6265bis §4.1.3 over https; __Host- only where the
+// browser would take it (Path=/, no Domain); a configured prefix is kept.
+func TestCookieName(t *testing.T) {
+	plain := newWebAuth(t)
+	domain := newWebAuth(t, WithCookies(CookieOptions{Domain: "app.example"}))
+	https, http := newFake(), newFake()
+	https.tls = true
+	for _, tc := range []struct {
+		a          *Auth
+		ex         *fakeExchange
+		base, path string
+		want       string
+	}{
+		{plain, http, "rt", "/auth", "rt"},
+		{plain, https, "rt", "/auth", "__Secure-rt"},
+		{plain, https, "at", "/", "__Host-at"},
+		{domain, https, "at", "/", "__Secure-at"},
+		{plain, https, "__Host-mine", "/", "__Host-mine"},
+		{plain, https, "__Secure-mine", "/auth", "__Secure-mine"},
+	} {
+		if got := tc.a.cookieName(tc.ex, tc.base, tc.path); got != tc.want {
+			t.Errorf("cookieName(tls=%v, %q, %q) = %q, want %q", tc.ex.tls, tc.base, tc.path, got, tc.want)
+		}
 	}
 }

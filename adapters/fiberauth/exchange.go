@@ -41,19 +41,16 @@ func (e exchange) PathValue(name string) string {
 	return strings.Clone(v)
 }
 
-// Cookie visits the cookies rather than Peek: Peek cannot tell a missing cookie from an
-// empty one.
-func (e exchange) Cookie(name string) (string, bool) {
-	var (
-		val   string
-		found bool
-	)
+// Cookies visits the cookies rather than Peek: Peek returns only the first one and
+// cannot tell a missing cookie from an empty one.
+func (e exchange) Cookies(name string) []string {
+	var vals []string
 	e.c.Request().Header.VisitAllCookie(func(k, v []byte) {
-		if !found && string(k) == name {
-			val, found = string(v), true // string(v) copies
+		if string(k) == name {
+			vals = append(vals, string(v)) // string(v) copies
 		}
 	})
-	return val, found
+	return vals
 }
 
 // Body is the raw body as fasthttp read it, which Fiber's BodyLimit bounds; a

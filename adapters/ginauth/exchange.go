@@ -28,14 +28,14 @@ func (e exchange) Query(name string) string { return e.c.Query(name) }
 
 func (e exchange) PathValue(name string) string { return e.c.Param(name) }
 
-// Cookie reads the cookie as net/http parses it; Gin's own c.Cookie would also
-// query-unescape the value, which the other adapters do not.
-func (e exchange) Cookie(name string) (string, bool) {
-	ck, err := e.c.Request.Cookie(name)
-	if err != nil {
-		return "", false
+// Cookies reads the cookies as net/http parses them; Gin's own c.Cookie would return
+// only the first and also query-unescape it, which the other adapters do not.
+func (e exchange) Cookies(name string) []string {
+	var vals []string
+	for _, ck := range e.c.Request.CookiesNamed(name) {
+		vals = append(vals, ck.Value)
 	}
-	return ck.Value, true
+	return vals
 }
 
 // Body shares Gin's cache of the body (gin.BodyBytesKey, as ShouldBindBodyWith uses),

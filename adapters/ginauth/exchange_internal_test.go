@@ -22,14 +22,17 @@ func TestExchange(t *testing.T) {
 		if got := ex.Query("q"); got != "x y" {
 			t.Errorf("Query = %q", got)
 		}
-		if v, ok := ex.Cookie("empty"); v != "" || !ok {
-			t.Errorf("Cookie(empty) = %q, %v: want present and empty", v, ok)
+		if v := ex.Cookies("empty"); len(v) != 1 || v[0] != "" {
+			t.Errorf("Cookies(empty) = %q: want one, empty", v)
 		}
-		if v, ok := ex.Cookie("enc"); v != "a%20b" || !ok {
-			t.Errorf("Cookie(enc) = %q, %v: want the raw value, as net/http gives it", v, ok)
+		if v := ex.Cookies("enc"); len(v) != 1 || v[0] != "a%20b" {
+			t.Errorf("Cookies(enc) = %q: want the raw value, as net/http gives it", v)
 		}
-		if _, ok := ex.Cookie("missing"); ok {
-			t.Error("Cookie(missing) reported present")
+		if v := ex.Cookies("twice"); len(v) != 2 || v[0] != "1" || v[1] != "2" {
+			t.Errorf("Cookies(twice) = %q: want both, in order", v)
+		}
+		if v := ex.Cookies("missing"); v != nil {
+			t.Errorf("Cookies(missing) = %q", v)
 		}
 		if _, err := ex.Body(3); !errors.Is(err, core.ErrInvalidRequest) {
 			t.Errorf("Body over the limit: %v, want ErrInvalidRequest", err)
@@ -49,7 +52,7 @@ func TestExchange(t *testing.T) {
 		ex.Write(http.StatusTeapot, []byte(`{"ok":true}`))
 	})
 	req := httptest.NewRequest(http.MethodPost, "http://example.com/s/a%20b?q=x%20y", strings.NewReader("body"))
-	req.Header.Set("Cookie", "empty=; enc=a%20b")
+	req.Header.Set("Cookie", "empty=; enc=a%20b; twice=1; twice=2")
 	w := httptest.NewRecorder()
 	r.ServeHTTP(w, req)
 	if w.Code != http.StatusTeapot || w.Body.String() != `{"ok":true}` || w.Header().Get("X-Answer") != "yes" {

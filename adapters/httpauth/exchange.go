@@ -40,12 +40,16 @@ func (e *exchange) Query(name string) string {
 // PathValue is the {name} wildcard the ServeMux pattern matched (Go 1.22 patterns).
 func (e *exchange) PathValue(name string) string { return e.r.PathValue(name) }
 
-func (e *exchange) Cookie(name string) (string, bool) {
-	c, err := e.r.Cookie(name)
-	if err != nil {
-		return "", false
+func (e *exchange) Cookies(name string) []string { return cookieValues(e.r, name) }
+
+// cookieValues is every value of the request's cookies called name, as net/http parses
+// them.
+func cookieValues(r *http.Request, name string) []string {
+	var vals []string
+	for _, c := range r.CookiesNamed(name) {
+		vals = append(vals, c.Value)
 	}
-	return c.Value, true
+	return vals
 }
 
 // Body reads the body once through http.MaxBytesReader, which also tells the server to

@@ -46,6 +46,7 @@ func Run(t *testing.T, serve Server) {
 		{"Sessions", testSessions},
 		{"Protected", testProtected},
 		{"StoreFailure", testStoreFailure},
+		{"Hardening", testHardening},
 		{"Interop", testInterop},
 	}
 	for _, g := range groups {
@@ -189,10 +190,12 @@ func (p *idp) set(path string, h interceptor) {
 }
 
 // failStore is a core.Store that works like the store it wraps until fail is set, and
-// then fails every call, as a store whose disk or network is gone.
+// then fails every call, as a store whose disk or network is gone. It counts the calls
+// that write.
 type failStore struct {
 	core.Store
-	down atomic.Bool
+	down   atomic.Bool
+	writes atomic.Int64
 }
 
 var errDown = errors.New("authtest: store is down")
@@ -200,6 +203,7 @@ var errDown = errors.New("authtest: store is down")
 func (s *failStore) fail(down bool) { s.down.Store(down) }
 
 func (s *failStore) RevokeToken(ctx context.Context, jti string, exp time.Time) error {
+	s.writes.Add(1)
 	if s.down.Load() {
 		return errDown
 	}
@@ -214,6 +218,7 @@ func (s *failStore) IsRevoked(ctx context.Context, jti, sid string) (bool, error
 }
 
 func (s *failStore) CreateSession(ctx context.Context, sess *core.Session) error {
+	s.writes.Add(1)
 	if s.down.Load() {
 		return errDown
 	}
@@ -235,6 +240,7 @@ func (s *failStore) Sessions(ctx context.Context, subject string) ([]*core.Sessi
 }
 
 func (s *failStore) Rotate(ctx context.Context, r core.Rotation) (*core.Session, error) {
+	s.writes.Add(1)
 	if s.down.Load() {
 		return nil, errDown
 	}
@@ -242,6 +248,7 @@ func (s *failStore) Rotate(ctx context.Context, r core.Rotation) (*core.Session,
 }
 
 func (s *failStore) EndSession(ctx context.Context, sid string) (*core.Session, error) {
+	s.writes.Add(1)
 	if s.down.Load() {
 		return nil, errDown
 	}
@@ -249,6 +256,7 @@ func (s *failStore) EndSession(ctx context.Context, sid string) (*core.Session, 
 }
 
 func (s *failStore) LoadOrStoreKey(ctx context.Context, name string, value []byte) ([]byte, error) {
+	s.writes.Add(1)
 	if s.down.Load() {
 		return nil, errDown
 	}
@@ -256,6 +264,7 @@ func (s *failStore) LoadOrStoreKey(ctx context.Context, name string, value []byt
 }
 
 func (s *failStore) Consume(ctx context.Context, id string, exp time.Time) (bool, error) {
+	s.writes.Add(1)
 	if s.down.Load() {
 		return false, errDown
 	}

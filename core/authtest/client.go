@@ -272,3 +272,27 @@ func (e *env) email(at string) string {
 	e.t.Helper()
 	return e.do("GET", "/api/protected", bearer(at)).want(e.t, http.StatusOK).str(e.t, "email")
 }
+
+// cookieValue is the value of the browser's cookie called name for path, or "".
+func (b *browser) cookieValue(path, name string) string {
+	u, err := url.Parse(b.e.base + path)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	b.e.t.Fatalf("the browser has no cookie %s for %s", name, path)
+	return ""
+}
+
+// wantCleared checks that the answer deletes the cookie called name.
+func (r *reply) wantCleared(t *testing.T, name string) *reply {
+	t.Helper()
+	if c := r.cookie(name); c == nil || c.Value != "" || c.MaxAge >= 0 {
+		t.Fatalf("answer does not clear cookie %s: %s", name, r)
+	}
+	return r
+}
