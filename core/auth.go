@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -202,8 +201,8 @@ func (a *Auth) extraClaims(ctx context.Context, id Identity) (map[string]any, er
 		}
 	}
 	for name := range extra {
-		if reservedClaims[strings.ToLower(name)] {
-			return nil, fmt.Errorf("%w: custom claim %q is reserved", ErrConfig, name)
+		if err := checkClaimName(name); err != nil {
+			return nil, err
 		}
 	}
 	return extra, nil
@@ -239,7 +238,7 @@ func (a *Auth) parse(token string, kind tokenKind, aud string) (*wireClaims, []b
 		return nil, nil, err
 	}
 	w := new(wireClaims)
-	if err := json.Unmarshal(raw, w); err != nil {
+	if err := decodeClaims(raw, w); err != nil {
 		return nil, nil, fmt.Errorf("%w: claims", ErrMalformedToken)
 	}
 	if err := w.validate(a.cfg.now(), a.cfg.issuer, aud, a.cfg.leeway); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -51,12 +52,28 @@ type wireClaims struct {
 	Name  string   `json:"name,omitempty"`
 }
 
-// reservedClaims cannot be set by the claims hook, in any letter case: encoding/json
-// matches names case-insensitively, so "SID" would otherwise overwrite sid.
-var reservedClaims = map[string]bool{
-	"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true,
-	"jti": true, "sid": true, "email": true, "name": true, "typ": true, "cnf": true,
-	"client_id": true, "scope": true, "azp": true, "auth_time": true,
+// reservedClaims are the names custom claims cannot have: gatehouse's own and those
+// of RFC 9068 whose meaning it owns.
+var reservedClaims = []string{
+	"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "email", "name", "typ", "cnf",
+	"client_id", "scope", "azp", "auth_time",
+}
+
+// checkClaimName refuses a custom claim name that is empty, not printable ASCII, or a
+// reserved name in any letter case. decodeClaims matches names exactly, so a look-alike
+// could not overwrite a registered claim of gatehouse's; but other JWT libraries fold
+// case (encoding/json matches "SUB" and even "ſub", U+017F, to sub), and a verifier
+// built on one of them must not read the app's claim as the subject.
+func checkClaimName(name string) error {
+	if !printable(name, 256) {
+		return fmt.Errorf("%w: custom claim name %q is empty, too long or not printable ASCII", ErrConfig, name)
+	}
+	for _, r := range reservedClaims {
+		if strings.EqualFold(name, r) {
+			return fmt.Errorf("%w: custom claim %q is reserved", ErrConfig, name)
+		}
+	}
+	return nil
 }
 
 // audience is the aud claim: a string or an array of strings (RFC 7519 §4.1.3). It is

@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -113,6 +114,10 @@ func TestCustomClaimsCannotOverrideRegisteredOnes(t *testing.T) {
 		{"AUD", "other"},
 		{"Email", "ceo@example.com"},
 		{"NAME", "The CEO"},
+		// U+017F LATIN SMALL LETTER LONG S folds to s: encoding/json matched these to
+		// sub and sid (SECURITY.md case 42).
+		{"\u017fub", bob.Subject},
+		{"\u017fid", "some-other-session"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,5 +171,34 @@ func TestIssuedTokensAuthenticate(t *testing.T) {
 	}
 	if _, err := e.auth.Authenticate(context.Background(), tok.AccessToken); err != nil {
 		t.Errorf("Issue returned an access token of %d bytes that Authenticate refuses: %v", len(tok.AccessToken), err)
+	}
+}
+
+// TestClaimNamesRefused: custom claim names that fold to a reserved one, or are not
+// printable ASCII, are refused at issue time, from the hook and from the identity.
+func TestClaimNamesRefused(t *testing.T) {
+	for _, name := range []string{"Sub", "SID", "Email", "\u017fub", "\u017fid", "\u212aid", "", "na\u00efve", "a\tb", strings.Repeat("x", 257)} {
+		for _, from := range []string{"hook", "identity"} {
+			t.Run(fmt.Sprintf("%s/%q", from, name), func(t *testing.T) {
+				var opts []core.Option
+				id := alice
+				if from == "hook" {
+					opts = append(opts, core.WithClaims(func(context.Context, core.Identity) (map[string]any, error) {
+						return map[string]any{name: "x"}, nil
+					}))
+				} else {
+					id.Claims = map[string]any{name: "x"}
+				}
+				e := newEnv(t, opts...)
+				_, err := e.auth.Issue(context.Background(), id, core.Client{})
+				wantIs(t, "Issue", err, core.ErrConfig)
+			})
+		}
+	}
+	e := newEnv(t)
+	id := alice
+	id.Claims = map[string]any{"tenant": "acme", "x-role_2": []string{"a"}}
+	if _, err := e.auth.Issue(context.Background(), id, core.Client{}); err != nil {
+		t.Errorf("plain custom claims refused: %v", err)
 	}
 }

@@ -33,6 +33,8 @@ var (
 	ErrProviderTimeout = errors.New("gatehouse: identity provider timed out")
 	// ErrProvider means the identity provider answered with an error or garbage: 502.
 	ErrProvider = errors.New("gatehouse: identity provider failed")
+	// ErrRateLimited means a client made too many requests: 429 with Retry-After.
+	ErrRateLimited = errors.New("gatehouse: too many requests")
 	// ErrNotFound means a route's resource (a provider, a session of the user's) does
 	// not exist: 404 not_found.
 	ErrNotFound = errors.New("gatehouse: not found")
@@ -108,7 +110,7 @@ type Response struct {
 	Code string
 	// Description is a short human-readable text safe to show the client.
 	Description string
-	// RetryAfter, in seconds, is set for 503.
+	// RetryAfter, in seconds, is set for 503 and 429.
 	RetryAfter int
 }
 
@@ -128,6 +130,8 @@ func ErrorResponse(err error) Response {
 		return Response{Status: http.StatusInternalServerError, Description: desc}
 	case errors.Is(err, ErrStoreUnavailable):
 		return Response{Status: http.StatusServiceUnavailable, Description: "the session store is unavailable", RetryAfter: 5}
+	case errors.Is(err, ErrRateLimited):
+		return Response{Status: http.StatusTooManyRequests, Code: "too_many_requests", Description: desc, RetryAfter: retryAfter(err)}
 	case errors.Is(err, ErrNoToken):
 		return Response{Status: http.StatusUnauthorized, Description: desc}
 	case errors.Is(err, ErrInvalidGrant):
@@ -165,4 +169,4 @@ func describe(err error) string {
 }
 
 var categories = []error{ErrNoToken, ErrInvalidToken, ErrInvalidGrant, ErrInvalidRequest,
-	ErrUnsupportedGrantType, ErrForbidden, ErrStoreUnavailable, ErrProviderTimeout, ErrProvider, ErrNotFound, ErrConfig}
+	ErrUnsupportedGrantType, ErrForbidden, ErrStoreUnavailable, ErrProviderTimeout, ErrProvider, ErrNotFound, ErrRateLimited, ErrConfig}

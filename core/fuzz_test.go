@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/gatehouse-auth/gatehouse/core/memstore"
@@ -178,6 +179,41 @@ func FuzzRefresh(f *testing.F) {
 		}
 		if !ft.refresh[token] {
 			t.Fatalf("refreshed with a token that was never issued: %q", token)
+		}
+	})
+}
+
+// FuzzCustomClaims: no custom claim, whatever its name and value, changes a registered
+// claim of the token it is issued in (SECURITY.md case 42): either Issue refuses it,
+// or the token says exactly what it would have said without it.
+func FuzzCustomClaims(f *testing.F) {
+	for _, name := range []string{"sub", "Sub", "ſub", "ſid", "SID", "exp", "tenant", "\u212aid", "", "a b"} {
+		f.Add(name, "victim#1")
+	}
+	e := newEnv(f)
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, name, value string) {
+		id := alice
+		id.Claims = map[string]any{name: value}
+		tok, err := e.auth.Issue(ctx, id, core.Client{})
+		if err != nil {
+			if !errors.Is(err, core.ErrConfig) {
+				t.Fatalf("Issue: %v", err)
+			}
+			return
+		}
+		c, err := e.auth.Authenticate(ctx, tok.AccessToken)
+		if err != nil {
+			t.Fatalf("claim %q=%q: token refused: %v", name, value, err)
+		}
+		if c.Subject != alice.Subject || c.SessionID != tok.Session.ID || c.Email != alice.Email ||
+			c.Name != alice.Name || c.Issuer != testIssuer || !c.ExpiresAt.Equal(tok.AccessExpiresAt) ||
+			len(c.Audience) != 1 || c.Audience[0] != testAudience {
+			t.Fatalf("claim %q=%q changed the registered claims: %+v", name, value, c)
+		}
+		// JSON carries valid UTF-8 only: encoding/json writes U+FFFD for a bad byte.
+		if got, ok := c.Get(name); !ok || (utf8.ValidString(value) && got != value) {
+			t.Fatalf("claim %q = %v, %v; want %q", name, got, ok, value)
 		}
 	})
 }

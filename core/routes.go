@@ -12,14 +12,14 @@ func (a *Auth) buildRoutes() []Route {
 	var rs []Route
 	if a.cfg.web.def != nil {
 		rs = append(rs,
-			Route{http.MethodGet, "/login", a.handleLogin},
-			Route{http.MethodGet, "/login/{provider}", a.handleLogin},
-			Route{http.MethodGet, "/callback", a.handleCallback},
-			Route{http.MethodGet, "/callback/{provider}", a.handleCallback},
+			Route{http.MethodGet, "/login", a.limited(a.handleLogin)},
+			Route{http.MethodGet, "/login/{provider}", a.limited(a.handleLogin)},
+			Route{http.MethodGet, "/callback", a.limited(a.handleCallback)},
+			Route{http.MethodGet, "/callback/{provider}", a.limited(a.handleCallback)},
 		)
 	}
 	return append(rs,
-		Route{http.MethodPost, "/refresh", a.handleRefresh},
+		Route{http.MethodPost, "/refresh", a.limited(a.handleRefresh)},
 		Route{http.MethodPost, "/logout", a.handleLogout},
 		Route{http.MethodPost, "/logout/all", a.protected(a.handleLogoutAll)},
 		Route{http.MethodPost, "/revoke", a.handleRevoke},

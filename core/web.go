@@ -27,11 +27,13 @@ type webConfig struct {
 	timeout        time.Duration
 	cookies        CookieOptions
 	realm          string
+	rateLimit      int // requests a minute per client IP; 0 = DefaultRateLimit, -1 = off
 
 	// Set by initWeb.
 	byName   map[string]*provider
 	def      *provider
 	stateKey cipher.AEAD
+	limiter  *limiter // nil when off
 	routes   []Route
 }
 
@@ -86,6 +88,13 @@ func (a *Auth) initWeb(ctx context.Context) error {
 			return err
 		}
 		w.stateKey = key
+	}
+	switch w.rateLimit {
+	case -1:
+	case 0:
+		w.limiter = newLimiter(DefaultRateLimit, a.cfg.now)
+	default:
+		w.limiter = newLimiter(w.rateLimit, a.cfg.now)
 	}
 	w.routes = a.buildRoutes()
 	return nil

@@ -47,6 +47,7 @@ func Run(t *testing.T, serve Server) {
 		{"Protected", testProtected},
 		{"StoreFailure", testStoreFailure},
 		{"Hardening", testHardening},
+		{"RateLimit", testRateLimit},
 		{"Interop", testInterop},
 	}
 	for _, g := range groups {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
 )
@@ -83,5 +84,41 @@ func testHardening(t *testing.T, s *suite) {
 		}
 		// The state was not spent by any of them: the real callback still signs in.
 		b.callback(good, true).tokens(t)
+	})
+}
+
+// testRateLimit: the sign-in, callback and refresh routes answer 429 with Retry-After
+// past the per-IP limit; other routes are not limited; WithoutRateLimit turns it off
+// (SECURITY.md case 48).
+func testRateLimit(t *testing.T, s *suite) {
+	t.Run("Limited", func(t *testing.T) {
+		e := s.newEnv(t, core.WithRateLimit(3))
+		refresh := formBody("grant_type", "refresh_token", "refresh_token", "garbage")
+		for range 3 {
+			e.do("POST", prefix+"/refresh", refresh).wantError(t, http.StatusBadRequest, "invalid_grant")
+		}
+		for _, path := range []string{"/refresh", "/login", "/callback?state=x&code=y"} {
+			method := "GET"
+			if path == "/refresh" {
+				method = "POST"
+			}
+			r := e.do(method, prefix+path, refresh).wantError(t, http.StatusTooManyRequests, "too_many_requests").wantNoTokens(t, false)
+			if ra := r.header.Get("Retry-After"); ra == "" || ra == "0" {
+				t.Errorf("%s: 429 without a Retry-After: %s", path, r)
+			}
+		}
+		// Routes outside the limit still answer.
+		e.do("GET", prefix+"/jwks.json").want(t, http.StatusOK)
+		e.do("GET", prefix+"/me").want(t, http.StatusUnauthorized)
+		// The budget comes back with time.
+		e.clock.Advance(time.Minute)
+		e.do("POST", prefix+"/refresh", refresh).wantError(t, http.StatusBadRequest, "invalid_grant")
+	})
+	t.Run("Off", func(t *testing.T) {
+		e := s.newEnv(t, core.WithoutRateLimit())
+		for range core.DefaultRateLimit + 5 {
+			e.do("POST", prefix+"/refresh", formBody("grant_type", "refresh_token", "refresh_token", "garbage")).
+				wantError(t, http.StatusBadRequest, "invalid_grant")
+		}
 	})
 }
