@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"unicode/utf8"
 )
 
 // errPayload is any payload decodeClaims refuses. A payload with a good signature was
@@ -148,17 +149,22 @@ func (d *scanner) end() error {
 }
 
 // str reads a string. One without escapes is sliced out as it is; one with escapes is
-// handed to encoding/json, which knows every escape and surrogate rule.
+// handed to encoding/json, which knows every escape and surrogate rule. Invalid UTF-8 is
+// refused: encoding/json would turn each bad byte into U+FFFD, so two different names
+// could read as one.
 func (d *scanner) str() (string, bool) {
 	if !d.consume('"') {
 		return "", false
 	}
-	start, escaped := d.i, false
+	start, escaped, high := d.i, false, false
 	for d.i < len(d.b) {
 		c := d.b[d.i]
 		switch {
 		case c == '"':
 			d.i++
+			if high && !utf8.Valid(d.b[start:d.i-1]) {
+				return "", false
+			}
 			if !escaped {
 				return string(d.b[start : d.i-1]), true
 			}
@@ -173,6 +179,7 @@ func (d *scanner) str() (string, bool) {
 		case c < 0x20:
 			return "", false
 		default:
+			high = high || c >= 0x80
 			d.i++
 		}
 	}

@@ -63,6 +63,8 @@ func TestDecodeClaims(t *testing.T) {
 		{"BadNumber", `{"r":1.}`},
 		{"Deep", `{"r":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`},
 		{"Empty", ``},
+		{"InvalidUTF8", "{\"\x97\":\"\"}"},
+		{"InvalidUTF8Escaped", "{\"sub\":\"\\n\xc5\"}"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
