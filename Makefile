@@ -7,7 +7,7 @@ GO ?= go
 # Every module of the workspace, from go.work.
 MODULES := $(shell sed -n 's|^[[:space:]]*\./\([^[:space:]]*\)$$|\1|p' go.work)
 
-.PHONY: demo test test-go test-modules vet fmt tidy bench deps-node deps-redis deps-browser
+.PHONY: demo test test-go test-modules vet fmt tidy bench deps-node deps-redis deps-browser check-license
 
 ## demo: the example server (FRAMEWORK=gin|fiber|nethttp) on bolt:gatehouse.db with the
 ## development identity provider, offline; it prints the URL to open.
@@ -15,7 +15,7 @@ demo:
 	@scripts/demo.sh $(FRAMEWORK)
 
 ## test: every test of every module, under -race, then each module on its own.
-test: deps-node deps-redis deps-browser test-go test-modules
+test: check-license deps-node deps-redis deps-browser test-go test-modules
 
 test-go:
 	$(GO) test -race -count=1 $(addprefix ./,$(addsuffix /...,$(MODULES)))
@@ -26,6 +26,11 @@ test-modules:
 		echo "GOWORK=off go vet ./$$m/..."; \
 		(cd $$m && GOWORK=off $(GO) vet ./...); \
 	done
+
+## check-license: every module of go.work has the root LICENSE, byte for byte (each is
+## published on its own).
+check-license:
+	@GO="$(GO)" scripts/check-license.sh
 
 ## deps-node: the npm packages of interop/ (jose, playwright-core), `npm ci` from the
 ## committed lockfile when node_modules is missing or older than it.
