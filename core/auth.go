@@ -132,6 +132,10 @@ func (a *Auth) Issue(ctx context.Context, id Identity, client Client) (*Tokens, 
 	}
 	t := a.tokens(s, now, at, accessExp, rt)
 	a.emit(ctx, Event{Type: EventLogin, Subject: id.Subject, SessionID: s.ID, Time: now})
+	if err := a.evict(ctx, id.Subject, s.ID); err != nil {
+		// The new session stands; the cap is enforced again at the next sign-in.
+		a.cfg.logger.WarnContext(ctx, "gatehouse: ending sessions over the cap", "sub", id.Subject, "err", err)
+	}
 	return t, nil
 }
 

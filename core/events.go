@@ -16,6 +16,9 @@ const (
 	EventRevoke        EventType = "revoke"
 	EventLogout        EventType = "logout"
 	EventLogoutAll     EventType = "logout_all"
+	// EventSessionEvicted is a session ended because its user started more than
+	// WithMaxSessions allows: the oldest go.
+	EventSessionEvicted EventType = "session_evicted"
 )
 
 // Event is one thing that happened to a session, for audit logs and metrics.

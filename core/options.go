@@ -30,6 +30,7 @@ type config struct {
 	verify      []*Key
 	alg         Algorithm
 	keyChoice   []string // the different options that chose the signing key, see New
+	maxSessions int      // 0: no cap
 	claimsHook  func(context.Context, Identity) (map[string]any, error)
 	events      func(context.Context, Event)
 	logger      *slog.Logger
@@ -38,12 +39,13 @@ type config struct {
 
 func defaults() config {
 	return config{
-		issuer:     "gatehouse",
-		accessTTL:  15 * time.Minute,
-		refreshTTL: 30 * 24 * time.Hour,
-		now:        time.Now,
-		alg:        HS256,
-		logger:     slog.Default(),
+		issuer:      "gatehouse",
+		accessTTL:   15 * time.Minute,
+		refreshTTL:  30 * 24 * time.Hour,
+		now:         time.Now,
+		alg:         HS256,
+		maxSessions: DefaultMaxSessions,
+		logger:      slog.Default(),
 	}
 }
 
@@ -200,6 +202,25 @@ func WithAlgorithm(alg Algorithm) Option {
 		}
 		c.alg = alg
 		c.chooseKey("WithAlgorithm")
+		return nil
+	}
+}
+
+// DefaultMaxSessions is how many sessions one subject may have unless WithMaxSessions
+// says otherwise.
+const DefaultMaxSessions = 50
+
+// WithMaxSessions caps the sessions one subject may have at n (default
+// DefaultMaxSessions): a sign-in beyond it ends the subject's oldest sessions, each
+// reported as EventSessionEvicted. 0 means no cap. Without a cap, whoever can sign in
+// as a user can grow that user's session list, and the cost of logging out everywhere,
+// without bound.
+func WithMaxSessions(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("%w: max sessions %d: want 0 (no cap) or more", ErrConfig, n)
+		}
+		c.maxSessions = n
 		return nil
 	}
 }

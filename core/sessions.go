@@ -174,3 +174,32 @@ func (s *Session) Info() SessionInfo {
 		ExpiresAt: s.endsAt(), UserAgent: s.UserAgent, IP: s.IP,
 	}
 }
+
+// evict ends the subject's oldest sessions while it has more than WithMaxSessions,
+// never the one just started (keep).
+func (a *Auth) evict(ctx context.Context, subject, keep string) error {
+	limit := a.cfg.maxSessions
+	if limit == 0 {
+		return nil
+	}
+	all, err := a.store.Sessions(ctx, subject)
+	if err != nil || len(all) <= limit {
+		return err
+	}
+	slices.SortFunc(all, func(x, y *Session) int {
+		return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.ID, y.ID))
+	})
+	for _, s := range all[:len(all)-limit] {
+		if s.ID == keep {
+			continue
+		}
+		ended, err := a.store.EndSession(ctx, s.ID)
+		if err != nil {
+			return err
+		}
+		if ended != nil {
+			a.emit(ctx, Event{Type: EventSessionEvicted, Subject: subject, SessionID: s.ID, Time: a.cfg.now()})
+		}
+	}
+	return nil
+}
