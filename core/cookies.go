@@ -121,6 +121,19 @@ func (a *Auth) crossSite(ex Exchange) bool {
 	return pub == "" || !strings.EqualFold(origin, pub[:originEnd(pub)])
 }
 
+// ownOrigin is the app's own origin, lower case: the public URL's, or else the request's
+// own (its scheme and Host header).
+func (a *Auth) ownOrigin(ex Exchange) string {
+	if pub := a.cfg.web.publicURL; pub != "" {
+		return pub[:originEnd(pub)]
+	}
+	scheme := "http://"
+	if ex.TLS() {
+		scheme = "https://"
+	}
+	return scheme + strings.ToLower(ex.Host())
+}
+
 // originEnd is the length of the scheme://host[:port] part of an absolute URL.
 func originEnd(u string) int {
 	i := strings.Index(u, "://")

@@ -44,7 +44,7 @@ func (a *Auth) handleLogin(ex Exchange) {
 			return
 		}
 	}
-	redirectTo, err := checkRedirect(ex.Query("redirect_to"), w.origins)
+	redirectTo, err := checkRedirect(ex.Query("redirect_to"), w.origins, a.ownOrigin(ex))
 	if err != nil {
 		a.writeError(ex, err)
 		return

@@ -82,7 +82,7 @@ func openState(aead cipher.AEAD, value string, now time.Time) (*loginState, erro
 // backslashes (browsers read "/\host" as "//host"), controls and spaces (browsers drop
 // tabs and newlines, so "/\t/host" would become "//host"), non-ASCII, other schemes,
 // user info, and any origin not allowed.
-func checkRedirect(s string, origins map[string]bool) (string, error) {
+func checkRedirect(s string, origins map[string]bool, own string) (string, error) {
 	if s == "" {
 		return "/", nil
 	}
@@ -107,7 +107,7 @@ func checkRedirect(s string, origins map[string]bool) (string, error) {
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Opaque != "" {
 		return "", fmt.Errorf("%w: not an http(s) URL", ErrRedirect)
 	}
-	if !origins[strings.ToLower(u.Scheme+"://"+u.Host)] {
+	if o := strings.ToLower(u.Scheme + "://" + u.Host); o != own && !origins[o] {
 		return "", fmt.Errorf("%w: origin not allowed", ErrRedirect)
 	}
 	return s, nil

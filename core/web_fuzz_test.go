@@ -17,7 +17,7 @@ func FuzzCheckRedirect(f *testing.F) {
 	}
 	origins := map[string]bool{"https://app.example.com": true}
 	f.Fuzz(func(t *testing.T, s string) {
-		got, err := checkRedirect(s, origins)
+		got, err := checkRedirect(s, origins, "https://app.example.com")
 		if err != nil {
 			return
 		}

@@ -128,11 +128,17 @@ func TestCheckRedirect(t *testing.T) {
 		{"javascript:alert(1)", "", false},
 		{"https:app.example.com", "", false},
 		{"relative/path", "", false},
+		// The app's own origin is trusted without being listed.
+		{"https://own.example/account?x=1", "https://own.example/account?x=1", true},
+		{"https://OWN.example/", "https://OWN.example/", true},
+		{"http://own.example/", "", false},
+		{"https://own.example:444/", "", false},
+		{"https://own.example.evil/", "", false},
 		{"/" + strings.Repeat("a", maxRedirect), "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
-			got, err := checkRedirect(tc.in, origins)
+			got, err := checkRedirect(tc.in, origins, "https://own.example")
 			if tc.ok != (err == nil) || got != tc.want {
 				t.Fatalf("checkRedirect(%q) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
 			}

@@ -338,9 +338,17 @@ func testRedirect(t *testing.T, s *suite) {
 				wantError(t, http.StatusBadRequest, "invalid_request").wantNoTokens(t, false)
 		})
 	}
-	for _, to := range []string{"/", "/home", "/a/b?c=d#e", "/%2F%2Fstill-local", "https://app.example.com", "https://APP.example.com/x"} {
+	for _, to := range []string{"/", "/home", "/a/b?c=d#e", "/%2F%2Fstill-local", "https://app.example.com", "https://APP.example.com/x",
+		e.base + "/after?x=1"} { // the app's own origin is trusted without being listed
 		t.Run(fmt.Sprintf("ok%q", to), func(t *testing.T) {
 			e.do("GET", prefix+"/login?redirect_to="+url.QueryEscape(to)).want(t, http.StatusFound)
+		})
+	}
+	// Another port or scheme of the same host is another origin.
+	u, _ := url.Parse(e.base)
+	for _, to := range []string{"https://" + u.Host + "/after", "http://" + u.Hostname() + ":1/after"} {
+		t.Run(fmt.Sprintf("%q", to), func(t *testing.T) {
+			e.do("GET", prefix+"/login?redirect_to="+url.QueryEscape(to)).wantError(t, http.StatusBadRequest, "invalid_request")
 		})
 	}
 }
