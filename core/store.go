@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -63,6 +64,7 @@ type Store interface {
 	// changes.
 	// It returns the session as stored after the swap. Of many concurrent calls
 	// presenting the same token with no grace window, exactly one succeeds.
+	// Session.ApplyRotation is this rule in Go, for a store to call in its transaction.
 	Rotate(ctx context.Context, r Rotation) (*Session, error)
 
 	// EndSession deletes the session and, in the same transaction, revokes its id until
@@ -178,7 +180,8 @@ type Migrator interface {
 	Export(ctx context.Context, fn func(Entry) error) error
 	// Import writes entries as they are, overwriting what has the same kind and id; an
 	// import is atomic per call where the store can make it so. Revocations keep the
-	// later of two expiries, as RevokeToken does.
+	// later of two expiries, as RevokeToken does. It refuses the whole call, before
+	// writing anything, if an entry fails Entry.Validate.
 	Import(ctx context.Context, entries []Entry) error
 }
 
@@ -200,4 +203,34 @@ type Entry struct {
 	Expires time.Time
 	Session *Session
 	Value   []byte
+}
+
+// Validate reports whether e is an entry a Migrator's Import can write, by the rules
+// every store shares: a known kind; a key with a name; a session entry whose Session
+// is set, has e.ID as its ID, that ID not empty, and a subject. A revocation of an
+// empty ID is valid and means nothing: IsRevoked never matches an empty id, and stores
+// skip it. The error matches ErrInvalidRequest. Limits of one store (the length of an
+// id, say) are that store's to check.
+func (e Entry) Validate() error {
+	switch e.Kind {
+	case EntryKey:
+		if e.ID == "" {
+			return fmt.Errorf("%w: key entry without a name", ErrInvalidRequest)
+		}
+	case EntrySession:
+		switch {
+		case e.Session == nil:
+			return fmt.Errorf("%w: session entry %.40q without its session", ErrInvalidRequest, e.ID)
+		case e.Session.ID != e.ID:
+			return fmt.Errorf("%w: session entry %.40q holds session %.40q", ErrInvalidRequest, e.ID, e.Session.ID)
+		case e.ID == "":
+			return fmt.Errorf("%w: session entry without an id", ErrInvalidRequest)
+		case e.Session.Identity.Subject == "":
+			return fmt.Errorf("%w: session entry %.40q without a subject", ErrInvalidRequest, e.ID)
+		}
+	case EntryRevokedToken, EntryRevokedSession:
+	default:
+		return fmt.Errorf("%w: entry %.40q of unknown kind %d", ErrInvalidRequest, e.ID, e.Kind)
+	}
+	return nil
 }

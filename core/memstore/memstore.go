@@ -117,7 +117,8 @@ func (s *Store) Sessions(_ context.Context, subject string) ([]*core.Session, er
 }
 
 // Rotate checks r against the session and swaps its refresh token, as core.Store
-// describes, under the write lock. It returns a copy of the session as stored.
+// describes (by core.Session.ApplyRotation), under the write lock. It returns a copy of
+// the session as stored.
 func (s *Store) Rotate(_ context.Context, r core.Rotation) (*core.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,28 +129,9 @@ func (s *Store) Rotate(_ context.Context, r core.Rotation) (*core.Session, error
 	if sess == nil {
 		return nil, core.ErrSessionNotFound
 	}
-	// A zero IdleExpiresAt has passed: the strict reading of "at or after".
-	if !r.Now.Before(sess.ExpiresAt) || !r.Now.Before(sess.IdleExpiresAt) {
-		return nil, core.ErrSessionExpired
-	}
-	switch {
-	case r.Presented != "" && r.Presented == sess.Current:
-		sess.Previous, sess.PreviousUntil, sess.Current = sess.Current, r.Now.Add(r.Grace), r.Next
-	case r.Presented != "" && r.Grace > 0 && r.Presented == sess.Previous && r.Now.Before(sess.PreviousUntil):
-		// Inside the grace window: Current stays.
-	default:
-		return nil, core.ErrRefreshReused
-	}
 	purgeAt := sess.PurgeAt()
-	if r.Now.After(sess.LastUsedAt) {
-		sess.LastUsedAt = r.Now
-		sess.IdleExpiresAt = sess.ExpiresAt
-		if idle := r.Now.Add(r.IdleTimeout); r.IdleTimeout != 0 && idle.Before(sess.ExpiresAt) {
-			sess.IdleExpiresAt = idle
-		}
-	}
-	if r.AccessExpiresAt.After(sess.AccessExpiresAt) {
-		sess.AccessExpiresAt = r.AccessExpiresAt
+	if err := sess.ApplyRotation(r); err != nil {
+		return nil, err
 	}
 	if next := sess.PurgeAt(); !next.Equal(purgeAt) {
 		s.push(expiry{at: next, kind: kindSession, id: sess.ID})

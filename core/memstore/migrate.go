@@ -45,19 +45,12 @@ func (s *Store) Export(_ context.Context, fn func(core.Entry) error) error {
 // keys and sessions overwrite what has the same id (a session that changes subject
 // leaves its old subject's list), revocations keep the later of two expiries.
 //
-// It refuses, before writing anything, an entry of unknown kind and a session entry
-// whose Session is nil or whose ID is not Session.ID. Revocations of an empty id are
-// skipped, as RevokeToken does.
+// It refuses, before writing anything, an entry that fails core.Entry.Validate.
+// Revocations of an empty id are skipped, as RevokeToken does.
 func (s *Store) Import(_ context.Context, entries []core.Entry) error {
 	for i, e := range entries {
-		switch e.Kind {
-		case core.EntryKey, core.EntryRevokedToken, core.EntryRevokedSession:
-		case core.EntrySession:
-			if e.Session == nil || e.Session.ID != e.ID {
-				return fmt.Errorf("memstore: Import: entry %d: session entry %q without its session", i, e.ID)
-			}
-		default:
-			return fmt.Errorf("memstore: Import: entry %d: unknown kind %d", i, e.Kind)
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("memstore: Import: entry %d: %w", i, err)
 		}
 	}
 	s.mu.Lock()

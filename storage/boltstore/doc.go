@@ -8,10 +8,12 @@
 //	defer store.Close()
 //	auth, err := core.New(store, ...)
 //
-// It passes core/storetest. Sessions are stored as JSON; revocations, and consumed
-// sign-in states (Consume) apart from them, as an id and an expiry, with an index by
-// expiry so that Purge reads only what has expired, and a session index by user so that
-// Sessions is a prefix scan. Consume is one transaction of the writer, like every write.
+// It passes core/storetest. Sessions are stored as versioned JSON records of the
+// package's own, so that the file format does not follow changes to core.Session;
+// revocations, and consumed sign-in states (Consume) apart from them, as an id and an
+// expiry, with an index by expiry so that Purge reads only what has expired, and a
+// session index by user so that Sessions is a prefix scan. Consume is one transaction
+// of the writer, like every write.
 //
 // # Revocation checks
 //

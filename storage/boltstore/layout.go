@@ -3,12 +3,8 @@ package boltstore
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
-	"fmt"
 	"math"
 	"time"
-
-	"github.com/gatehouse-auth/gatehouse/core"
 )
 
 // The file holds one bucket per kind of record and two indexes. Keys are built so that
@@ -23,7 +19,7 @@ var (
 	// bucketExpiry indexes every revocation, session and consumed id by when Purge may
 	// delete it: timeKey(expiry) ‖ kind ‖ id, with an empty value.
 	bucketExpiry = []byte("expiry")
-	// bucketSessions maps a session id to the JSON of its core.Session.
+	// bucketSessions maps a session id to its record, JSON (see sessionRecord).
 	bucketSessions = []byte("sessions")
 	// bucketSubjects indexes sessions by user: subject ‖ 0 ‖ session id, empty value.
 	bucketSubjects = []byte("subjects")
@@ -98,24 +94,6 @@ func subjectKey(subject, sid string) []byte {
 // checks each session's subject rather than trust the key.
 func subjectPrefix(subject string) []byte {
 	return append([]byte(subject), 0)
-}
-
-func encodeSession(s *core.Session) ([]byte, error) {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return nil, fmt.Errorf("encode session: %w", err)
-	}
-	return b, nil
-}
-
-// decodeSession returns a new session decoded from b. json.Unmarshal copies what it
-// reads, so the result does not point into b, which may be bbolt's memory map.
-func decodeSession(b []byte) (*core.Session, error) {
-	var s core.Session
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%w: session record: %w", ErrCorrupt, err)
-	}
-	return &s, nil
 }
 
 // hasPrefix reports whether k starts with p; a nil k (end of a cursor) does not.

@@ -92,9 +92,8 @@ func (s *Store) Export(ctx context.Context, fn func(core.Entry) error) error {
 // file); the writes of other callers wait for it, so import a large store in batches
 // of some thousands to some tens of thousands.
 //
-// It refuses, before writing anything, an entry of unknown kind, a session entry whose
-// Session is nil or whose ID is not Session.ID, and, with ErrInvalidID, a key name,
-// session id, subject or revoked id that is oversized or (but for revocations) empty.
+// It refuses, before writing anything, an entry that fails core.Entry.Validate, and,
+// with ErrInvalidID, a key name, session id, subject or revoked id that is oversized.
 // Revocations of an empty id are skipped, as the other stores' Import does.
 func (s *Store) Import(ctx context.Context, entries []core.Entry) error {
 	if s.closed.Load() {
@@ -162,6 +161,9 @@ func (p *importPlan) empty() bool {
 func planImport(entries []core.Entry) (*importPlan, error) {
 	p := &importPlan{}
 	for i, e := range entries {
+		if err := e.Validate(); err != nil {
+			return nil, fmt.Errorf("boltstore: import: entry %d: %w", i, err)
+		}
 		switch e.Kind {
 		case core.EntryKey:
 			if !validID(e.ID) {
@@ -185,9 +187,6 @@ func planImport(entries []core.Entry) (*importPlan, error) {
 			}
 			p.revocations = append(p.revocations, importItem{id: e.ID, kind: kind, expires: e.Expires})
 		case core.EntrySession:
-			if e.Session == nil || e.Session.ID != e.ID {
-				return nil, fmt.Errorf("boltstore: import: entry %d: session entry %q without its session", i, e.ID)
-			}
 			if !validID(e.ID) || !validID(e.Session.Identity.Subject) {
 				return nil, failed("import", fmt.Errorf("entry %d: session %.40q of subject %.40q: %w",
 					i, e.ID, e.Session.Identity.Subject, ErrInvalidID))
@@ -203,8 +202,6 @@ func planImport(entries []core.Entry) (*importPlan, error) {
 			}
 			p.sessions = append(p.sessions, importItem{id: e.ID, value: data,
 				subject: e.Session.Identity.Subject, purgeAt: timeKey(stored.PurgeAt())})
-		default:
-			return nil, fmt.Errorf("boltstore: import: entry %d: unknown kind %d", i, e.Kind)
 		}
 	}
 	// Key order; of one kind and id, the latest expiry first, which Compact keeps.

@@ -109,7 +109,7 @@ func (s *Store) Sessions(ctx context.Context, subject string) ([]*core.Session, 
 }
 
 // Rotate is the atomic check-and-swap of a refresh, in one transaction, exactly as
-// core.Store documents it. The writer makes writes one after another, also within a
+// core.Store documents it (by core.Session.ApplyRotation). The writer makes writes one after another, also within a
 // shared commit, so of concurrent rotations presenting the same token one sees it as
 // Current and the others see it replaced.
 func (s *Store) Rotate(ctx context.Context, r core.Rotation) (*core.Session, error) {
@@ -138,7 +138,7 @@ func (s *Store) Rotate(ctx context.Context, r core.Rotation) (*core.Session, err
 			return err
 		}
 		oldPurge := timeKey(sess.PurgeAt())
-		if answer = rotate(sess, r); answer != nil {
+		if answer = sess.ApplyRotation(r); answer != nil {
 			return nil
 		}
 		data, err := encodeSession(sess)
@@ -167,35 +167,6 @@ func (s *Store) Rotate(ctx context.Context, r core.Rotation) (*core.Session, err
 		return nil, answer
 	}
 	return out, nil
-}
-
-// rotate applies r to sess in place, or returns the answer that leaves it unchanged.
-func rotate(sess *core.Session, r core.Rotation) error {
-	switch {
-	case !r.Now.Before(sess.ExpiresAt) || !r.Now.Before(sess.IdleExpiresAt):
-		return core.ErrSessionExpired
-	case r.Presented != "" && r.Presented == sess.Current:
-		sess.Previous, sess.PreviousUntil, sess.Current = sess.Current, r.Now.Add(r.Grace), r.Next
-	case r.Presented != "" && r.Grace > 0 && r.Presented == sess.Previous && r.Now.Before(sess.PreviousUntil):
-		// The grace window: Current stays.
-	default:
-		return core.ErrRefreshReused
-	}
-	if r.Now.After(sess.LastUsedAt) {
-		sess.LastUsedAt = r.Now
-		idle := sess.ExpiresAt
-		if r.IdleTimeout != 0 {
-			idle = r.Now.Add(r.IdleTimeout)
-			if idle.After(sess.ExpiresAt) {
-				idle = sess.ExpiresAt
-			}
-		}
-		sess.IdleExpiresAt = idle
-	}
-	if r.AccessExpiresAt.After(sess.AccessExpiresAt) {
-		sess.AccessExpiresAt = r.AccessExpiresAt
-	}
-	return nil
 }
 
 // EndSession deletes the session and, in the same transaction, revokes its id until

@@ -111,9 +111,8 @@ func (s *Store) exportBatch(ctx context.Context, keys []string, fn func(core.Ent
 // already expired on Redis's clock is dropped by Redis at once. One call holds Redis
 // for as long as it writes: import a large store in batches of some thousands.
 //
-// It refuses, before writing anything, an entry of unknown kind and a session entry
-// whose Session is nil or whose ID is not Session.ID. Revocations of an empty id are
-// skipped, as RevokeToken does.
+// It refuses, before writing anything, an entry that fails core.Entry.Validate.
+// Revocations of an empty id are skipped, as RevokeToken does.
 func (s *Store) Import(ctx context.Context, entries []core.Entry) error {
 	if s.closed.Load() {
 		return closedError("Import")
@@ -121,6 +120,9 @@ func (s *Store) Import(ctx context.Context, entries []core.Entry) error {
 	args := []any{s.keys.prefix, s.channel}
 	var tokens, sessions []string
 	for i, e := range entries {
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("redisstore: Import: entry %d: %w", i, err)
+		}
 		switch e.Kind {
 		case core.EntryKey:
 			args = append(args, "k", e.ID, 1, e.Value)
@@ -137,17 +139,12 @@ func (s *Store) Import(ctx context.Context, entries []core.Entry) error {
 			}
 			args = append(args, kind, e.ID, 1, encodeTime(e.Expires))
 		case core.EntrySession:
-			if e.Session == nil || e.Session.ID != e.ID {
-				return fmt.Errorf("redisstore: Import: entry %d: session entry %q without its session", i, e.ID)
-			}
 			fields, err := encodeSession(e.Session)
 			if err != nil {
 				return err
 			}
 			args = append(args, "S", e.ID, 2+len(fields), e.Session.Identity.Subject, encodeTime(e.Session.PurgeAt()))
 			args = append(args, fields...)
-		default:
-			return fmt.Errorf("redisstore: Import: entry %d: unknown kind %d", i, e.Kind)
 		}
 	}
 	if len(args) == 2 {

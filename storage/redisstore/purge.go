@@ -4,8 +4,6 @@ import (
 	"context"
 	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // purgePage is how many index members one Purge script looks at, so that no script
@@ -34,30 +32,13 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 		}
 	}()
 
-	// Members are listed in (second, id) order and each page either deletes a member
-	// or keeps it; the kept ones stay in front, so the next page starts after them.
-	for offset := 0; ; {
-		r, err := purgeRevocationsScript.Run(ctx, s.rdb, []string{s.keys.revocations()},
-			s.keys.prefix, nowArg, second, offset, purgePage).Int64Slice()
-		if err != nil {
-			return total, s.fail("Purge", err)
-		}
-		total += int(r[0] + r[1])
-		goneTokens += int(r[0] + r[2])
-		goneSessions += int(r[1] + r[3])
-		offset += int(r[4])
-		if r[5] < purgePage {
-			break
-		}
+	n, gone, err := s.purgeIndex(ctx, s.keys.revocations(), "r", nowArg, second)
+	total, goneTokens, goneSessions = n, gone[0], gone[1]
+	if err != nil {
+		return total, err
 	}
-	for _, idx := range []struct {
-		script *redis.Script
-		key    string
-	}{
-		{purgeSessionsScript, s.keys.sessionIndex()},
-		{purgeConsumedScript, s.keys.consumedIndex()},
-	} {
-		n, err := s.purgeIndex(ctx, idx.script, idx.key, nowArg, second)
+	for _, idx := range [][2]string{{s.keys.sessionIndex(), "s:"}, {s.keys.consumedIndex(), "c:"}} {
+		n, _, err := s.purgeIndex(ctx, idx[0], idx[1], nowArg, second)
 		total += n
 		if err != nil {
 			return total, err
@@ -66,20 +47,25 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 	return total, nil
 }
 
-// purgeIndex pages through an index with a script answering {deleted, dropped, kept,
-// page length}, as purgeSessionsScript and purgeConsumedScript do, and returns how many
-// entries it deleted.
-func (s *Store) purgeIndex(ctx context.Context, script *redis.Script, index string, nowArg, second string) (int, error) {
-	total := 0
+// purgeIndex pages through index with purgeScript, its entries under the key prefix
+// plus infix, and returns how many entries it deleted and how many of its members it
+// removed, deleted or dropped, by class (see purgeScript): for the revocation index,
+// revoked tokens and revoked sessions.
+func (s *Store) purgeIndex(ctx context.Context, index, infix, nowArg, second string) (int, [2]int, error) {
+	deleted, gone := 0, [2]int{}
+	// Members are listed in (second, id) order and each page either deletes a member
+	// or keeps it; the kept ones stay in front, so the next page starts after them.
 	for offset := 0; ; {
-		r, err := script.Run(ctx, s.rdb, []string{index}, s.keys.prefix, nowArg, second, offset, purgePage).Int64Slice()
+		r, err := purgeScript.Run(ctx, s.rdb, []string{index}, s.keys.prefix, nowArg, second, offset, purgePage, infix).Int64Slice()
 		if err != nil {
-			return total, s.fail("Purge", err)
+			return deleted, gone, s.fail("Purge", err)
 		}
-		total += int(r[0])
-		offset += int(r[2])
-		if r[3] < purgePage {
-			return total, nil
+		deleted += int(r[0] + r[1])
+		gone[0] += int(r[0] + r[2])
+		gone[1] += int(r[1] + r[3])
+		offset += int(r[4])
+		if r[5] < purgePage {
+			return deleted, gone, nil
 		}
 	}
 }

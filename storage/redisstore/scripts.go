@@ -172,73 +172,39 @@ redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]
 `)
 
-// purgeRevocationsScript: KEYS revocation index; ARGV prefix, now, now's second,
-// offset, limit. Looks at one page of the members whose second is at or before now's,
-// deletes those expired at or before now, and drops from the index those Redis has
-// expired already. Returns {deleted tokens, deleted sessions, dropped tokens, dropped
-// sessions, kept, page length}.
-var purgeRevocationsScript = redis.NewScript(lib + `
+// purgeScript: KEYS an index; ARGV prefix, now, now's second, offset, limit, infix.
+// Looks at one page of the index's members whose second is at or before now's: the
+// entry of member m is the key prefix .. infix .. m, and its expiry the key's value,
+// or for a session ("s:") the hash's purge field. It deletes the entries expired at
+// or before now (and a session's member of its subject index), and drops from the index
+// the members whose entry Redis has expired already. Members are of class 2 if they
+// are revoked sessions (infix "r", member "s:sid"), else of class 1. Returns {deleted
+// of class 1, of class 2, dropped of class 1, of class 2, kept, page length}.
+var purgeScript = redis.NewScript(lib + `
+local p, infix = ARGV[1], ARGV[6]
 local ms = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', ARGV[4], ARGV[5])
 local r = {0, 0, 0, 0, 0, #ms}
 for _, m in ipairs(ms) do
-  local key = ARGV[1] .. 'r' .. m
+  local key = p .. infix .. m
+  local v, sub
+  if infix == 's:' then
+    local h = redis.call('HMGET', key, 'sub', 'purge')
+    if h[1] then sub, v = h[1], h[2] end
+  else
+    v = redis.call('GET', key)
+  end
   local k = 1
-  if string.sub(m, 1, 1) == 's' then k = 2 end
-  local v = redis.call('GET', key)
+  if infix == 'r' and string.sub(m, 1, 1) == 's' then k = 2 end
   if not v then
     redis.call('ZREM', KEYS[1], m)
     r[k + 2] = r[k + 2] + 1
   elseif not before(ARGV[2], v) then
     redis.call('DEL', key)
     redis.call('ZREM', KEYS[1], m)
+    if sub then redis.call('ZREM', p .. 'u:' .. sub, m) end
     r[k] = r[k] + 1
   else
     r[5] = r[5] + 1
-  end
-end
-return r
-`)
-
-// purgeSessionsScript: KEYS session index; ARGV as purgeRevocationsScript. Returns
-// {deleted, dropped, kept, page length}.
-var purgeSessionsScript = redis.NewScript(lib + `
-local ms = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', ARGV[4], ARGV[5])
-local r = {0, 0, 0, #ms}
-for _, sid in ipairs(ms) do
-  local key = ARGV[1] .. 's:' .. sid
-  local h = redis.call('HMGET', key, 'sub', 'purge')
-  if not h[1] then
-    redis.call('ZREM', KEYS[1], sid)
-    r[2] = r[2] + 1
-  elseif not before(ARGV[2], h[2]) then
-    redis.call('DEL', key)
-    redis.call('ZREM', KEYS[1], sid)
-    redis.call('ZREM', ARGV[1] .. 'u:' .. h[1], sid)
-    r[1] = r[1] + 1
-  else
-    r[3] = r[3] + 1
-  end
-end
-return r
-`)
-
-// purgeConsumedScript: KEYS consumed index; ARGV as purgeRevocationsScript. Returns
-// {deleted, dropped, kept, page length}.
-var purgeConsumedScript = redis.NewScript(lib + `
-local ms = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', ARGV[4], ARGV[5])
-local r = {0, 0, 0, #ms}
-for _, id in ipairs(ms) do
-  local key = ARGV[1] .. 'c:' .. id
-  local v = redis.call('GET', key)
-  if not v then
-    redis.call('ZREM', KEYS[1], id)
-    r[2] = r[2] + 1
-  elseif not before(ARGV[2], v) then
-    redis.call('DEL', key)
-    redis.call('ZREM', KEYS[1], id)
-    r[1] = r[1] + 1
-  else
-    r[3] = r[3] + 1
   end
 end
 return r
