@@ -14,7 +14,7 @@ import (
 // trip (EXISTS) to Redis.
 func BenchmarkIsRevoked(b *testing.B) {
 	ctx := context.Background()
-	c := newClient(b, sharedAddr)
+	c := newClient(b, shared(b))
 	s := newStore(b, c, redisstore.WithPrefix(uniquePrefix(b, c)))
 	entries := make([]core.Entry, 10_000)
 	for i := range entries {

@@ -17,7 +17,7 @@ import (
 
 // A quiet subscription is kept by its pings, not mistaken for a lost one.
 func TestQuietSubscriptionStaysTrusted(t *testing.T) {
-	c := newClient(t, sharedAddr)
+	c := newClient(t, shared(t))
 	s := newStore(t, c, redisstore.WithPrefix(uniquePrefix(t, c)), redisstore.WithHealthCheck(20*time.Millisecond))
 	gen := redisstore.Generation(s)
 	time.Sleep(500 * time.Millisecond) // 25 health checks without a message
@@ -32,12 +32,12 @@ func TestQuietSubscriptionStaysTrusted(t *testing.T) {
 // recovers after it.
 func TestSilentPartition(t *testing.T) {
 	ctx := context.Background()
-	p := newBlackhole(t, sharedAddr)
+	p := newBlackhole(t, shared(t))
 	const check = 50 * time.Millisecond
 	c := redis.NewClient(&redis.Options{Addr: p.addr(), ReadTimeout: 200 * time.Millisecond,
 		WriteTimeout: 200 * time.Millisecond, DialTimeout: 200 * time.Millisecond, DialerRetries: 1, MaxRetries: 1})
 	t.Cleanup(func() { c.Close() })
-	s := newStore(t, c, redisstore.WithPrefix(uniquePrefix(t, newClient(t, sharedAddr))), redisstore.WithHealthCheck(check))
+	s := newStore(t, c, redisstore.WithPrefix(uniquePrefix(t, newClient(t, shared(t)))), redisstore.WithHealthCheck(check))
 
 	p.pause()
 	start := time.Now()

@@ -15,7 +15,7 @@ import (
 // misses from its filters all along.
 func TestPropagation(t *testing.T) {
 	ctx := context.Background()
-	a, b := pair(t, sharedAddr)
+	a, b := pair(t, shared(t))
 	const n = 200
 	lat := make([]time.Duration, 0, n)
 	for i := range n {
@@ -87,11 +87,11 @@ func TestReloadAfterLostSubscription(t *testing.T) {
 
 // The context given to New bounds New only: the subscription outlives it.
 func TestNewContextEnds(t *testing.T) {
-	c := newClient(t, sharedAddr)
+	c := newClient(t, shared(t))
 	prefix := redisstore.WithPrefix(uniquePrefix(t, c))
 	a := newStore(t, c, prefix)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	b, err := redisstore.New(ctx, newClient(t, sharedAddr), prefix)
+	b, err := redisstore.New(ctx, newClient(t, shared(t)), prefix)
 	cancel()
 	if err != nil {
 		t.Fatal(err)

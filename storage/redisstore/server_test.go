@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -22,10 +23,22 @@ import (
 // The tests run against a real redis-server. GATEHOUSE_REDIS_ADDR names one to use;
 // unset, TestMain starts its own on a free loopback port and sets the variable (the
 // Example reads it). Tests that stop, restart or reconfigure Redis always start their
-// own. Without redis-server the package is skipped, or fails when CI is set.
+// own. Without redis-server each test skips, naming the reason, or fails when CI is
+// set; the Examples, which cannot skip, are left out with -test.skip.
 
-// sharedAddr is the address of the Redis most tests use.
+// sharedAddr is the address of the Redis most tests use, empty without redis-server;
+// tests get it from shared.
 var sharedAddr string
+
+// shared returns the address of the Redis most tests use, or skips t (fails it when
+// CI is set) if there is no redis-server.
+func shared(t testing.TB) string {
+	t.Helper()
+	if sharedAddr == "" {
+		redistest.SkipOrFail(t, missingServer)
+	}
+	return sharedAddr
+}
 
 const missingServer = redistest.Missing + ", or set GATEHOUSE_REDIS_ADDR to a Redis to test against"
 
@@ -40,19 +53,19 @@ func TestMain(m *testing.M) {
 	if addr == "" {
 		var err error
 		srv, err = redistest.Launch(persistent...)
-		if errors.Is(err, redistest.ErrMissing) {
-			if os.Getenv("CI") == "" {
-				fmt.Println("SKIP: redisstore tests:", missingServer)
-				os.Exit(0)
-			}
-			err = errors.New(missingServer)
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, redistest.ErrMissing):
+			// Each test skips or fails through shared or ownServer. The Examples
+			// cannot: without an address they would talk to a Redis on the default
+			// port, if any, and fail on the output.
+			skipExamples()
+		case err != nil:
 			fmt.Fprintln(os.Stderr, "FAIL: redisstore tests:", err)
 			os.Exit(1)
+		default:
+			addr = srv.Addr
+			os.Setenv("GATEHOUSE_REDIS_ADDR", addr)
 		}
-		addr = srv.Addr
-		os.Setenv("GATEHOUSE_REDIS_ADDR", addr)
 	} else {
 		c := redis.NewClient(&redis.Options{Addr: addr})
 		err := c.Ping(context.Background()).Err()
@@ -70,6 +83,21 @@ func TestMain(m *testing.M) {
 		srv.Close()
 	}
 	os.Exit(code)
+}
+
+// skipExamples adds the Examples to -test.skip, and says so on stdout, next to the
+// tests' SKIP lines. A top-level "|" in a -test.skip pattern is an alternation.
+func skipExamples() {
+	flag.Parse()
+	pattern := "^Example"
+	if old := flag.Lookup("test.skip").Value.String(); old != "" {
+		pattern = old + "|" + pattern
+	}
+	if err := flag.Set("test.skip", pattern); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: redisstore tests:", err)
+		os.Exit(1)
+	}
+	fmt.Println("SKIP: the Examples:", missingServer)
 }
 
 // ownServer starts a server for t alone, with conf lines added to persistent, or skips

@@ -19,12 +19,13 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	shared(t) // one SKIP for the suite, not one per case
 	storetest.Run(t, func(t *testing.T) core.Store { return conformanceStore(t) })
 }
 
 // conformanceStore is an empty store of its own prefix on the shared Redis.
 func conformanceStore(t *testing.T) core.Store {
-	c := newClient(t, sharedAddr)
+	c := newClient(t, shared(t))
 	s, err := redisstore.New(context.Background(), c, redisstore.WithPrefix(uniquePrefix(t, c)))
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -60,7 +61,7 @@ func session(id, subject string) *core.Session {
 
 func TestRotationRaceAcrossInstances(t *testing.T) {
 	ctx := context.Background()
-	a, b := pair(t, sharedAddr)
+	a, b := pair(t, shared(t))
 	t.Run("One winner of 50", func(t *testing.T) {
 		for round := range 5 {
 			sid := fmt.Sprintf("sid-%d", round)
@@ -195,7 +196,7 @@ func TestRotationRaceAcrossInstances(t *testing.T) {
 // failure), and the reuse ends the session on both instances, the winner's new tokens
 // included (SECURITY 34).
 func TestConcurrentRefreshAcrossInstances(t *testing.T) {
-	a, b := pair(t, sharedAddr)
+	a, b := pair(t, shared(t))
 	quiet := core.WithLogger(slog.New(slog.DiscardHandler))
 	authA, err := core.New(a, quiet)
 	if err != nil {
@@ -210,7 +211,7 @@ func TestConcurrentRefreshAcrossInstances(t *testing.T) {
 
 func TestPrefixIsolation(t *testing.T) {
 	ctx := context.Background()
-	c := newClient(t, sharedAddr)
+	c := newClient(t, shared(t))
 	base := uniquePrefix(t, c)
 	// The third prefix holds every character SCAN patterns treat specially.
 	prefixes := []string{base + "one:", base + "two:", base + `w*i?r[d]\^-:`}
@@ -289,7 +290,7 @@ func TestPrefixIsolation(t *testing.T) {
 // indexes a second after their latest member.
 func TestEveryKeyExpires(t *testing.T) {
 	ctx := context.Background()
-	c := newClient(t, sharedAddr)
+	c := newClient(t, shared(t))
 	prefix := uniquePrefix(t, c)
 	s := newStore(t, c, redisstore.WithPrefix(prefix))
 
@@ -352,7 +353,7 @@ func TestEveryKeyExpires(t *testing.T) {
 // or not anyone calls Purge.
 func TestIndexesStayBounded(t *testing.T) {
 	ctx := context.Background()
-	c := newClient(t, sharedAddr)
+	c := newClient(t, shared(t))
 	prefix := uniquePrefix(t, c)
 	s := newStore(t, c, redisstore.WithPrefix(prefix))
 	past := time.Now().Add(-time.Hour)
@@ -390,7 +391,7 @@ func TestIndexesStayBounded(t *testing.T) {
 func TestIsRevokedRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	var cmds atomic.Int64
-	c := newClient(t, sharedAddr)
+	c := newClient(t, shared(t))
 	c.AddHook(countHook{&cmds})
 	s := newStore(t, c, redisstore.WithPrefix(uniquePrefix(t, c)))
 	must(t, s.RevokeToken(ctx, "jti-revoked", future))
@@ -436,7 +437,7 @@ func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 
 func TestNewRefuses(t *testing.T) {
 	ctx := context.Background()
-	c := newClient(t, sharedAddr)
+	c := newClient(t, shared(t))
 	for _, tc := range []struct {
 		name   string
 		client *redis.Client
@@ -478,7 +479,7 @@ func unreachable(t *testing.T) *redis.Client {
 
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, "redis://"+sharedAddr+"/0", redisstore.WithPrefix(uniquePrefix(t, newClient(t, sharedAddr))))
+	s, err := redisstore.Open(ctx, "redis://"+shared(t)+"/0", redisstore.WithPrefix(uniquePrefix(t, newClient(t, shared(t)))))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

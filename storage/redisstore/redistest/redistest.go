@@ -11,7 +11,9 @@
 //
 // Without a redis-server binary on PATH, Start skips the test, naming `make test`
 // (which installs it), or fails it when the CI environment variable is set, so that a
-// CI machine without Redis cannot pass by skipping. Launch is the same for a TestMain.
+// CI machine without Redis cannot pass by skipping. Launch is the same for a TestMain,
+// which cannot skip: it returns ErrMissing, and each test that needs the server then
+// calls SkipOrFail, so that `go test -v` lists every test that did not run.
 //
 // It only runs redis-server and imports nothing of gatehouse, so any module's tests
 // can use it, redisstore's own included.
@@ -73,10 +75,7 @@ func Start(t testing.TB, conf ...string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(Missing)
-		}
-		t.Skip(Missing)
+		SkipOrFail(t, Missing)
 	}
 	s, err := launch(bin, t.TempDir(), conf)
 	if err != nil {
@@ -86,9 +85,19 @@ func Start(t testing.TB, conf ...string) *Server {
 	return s
 }
 
+// SkipOrFail skips t for reason, such as Missing, or fails it when the CI environment
+// variable is set: a CI machine without Redis must not pass by skipping.
+func SkipOrFail(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatal(reason)
+	}
+	t.Skip(reason)
+}
+
 // Launch starts a redis-server outside of a test, for a TestMain, in a new temporary
 // directory; Close kills it and removes the directory. Without redis-server it returns
-// ErrMissing: the caller skips, or fails when CI is set.
+// ErrMissing: the tests that need the server then call SkipOrFail, as Start does.
 func Launch(conf ...string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
