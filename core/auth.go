@@ -13,7 +13,8 @@ import (
 type Auth struct {
 	store      Store
 	cfg        config
-	keys       *keyring
+	loader     *keyLoader
+	rot        rotator // the keys in force, see keys
 	refreshAud string
 }
 
@@ -58,38 +59,23 @@ func New(store Store, opts ...Option) (*Auth, error) {
 	if len(cfg.keyChoice) > 1 {
 		return nil, fmt.Errorf("%w: %s each choose the signing key: give one of them", ErrConfig, strings.Join(cfg.keyChoice, " and "))
 	}
-	if cfg.signing == nil {
-		k, err := loadOrGenerateKey(context.Background(), store, cfg.alg)
-		if err != nil {
-			return nil, err
-		}
-		cfg.signing = k
+	if cfg.rotateEvery != 0 && cfg.signing != nil {
+		return nil, fmt.Errorf("%w: WithKeyRotation rotates generated keys: it cannot be combined with WithSigningKey or WithHMACSecret", ErrConfig)
 	}
-	kr, err := newKeyring(cfg.signing, cfg.verify)
+	loader, err := newKeyLoader(store, cfg.kek)
 	if err != nil {
 		return nil, err
 	}
-	a.keys = kr
-	if err := a.initWeb(context.Background()); err != nil {
+	a.loader = loader
+	if err := a.initWeb(); err != nil {
 		return nil, err
 	}
+	ks, err := a.loadKeys(context.Background(), a.period(cfg.now()))
+	if err != nil {
+		return nil, err
+	}
+	a.rot.current.Store(ks)
 	return a, nil
-}
-
-func loadOrGenerateKey(ctx context.Context, store Store, alg Algorithm) (*Key, error) {
-	k, err := GenerateKey(alg)
-	if err != nil {
-		return nil, err
-	}
-	b, err := k.marshal()
-	if err != nil {
-		return nil, err
-	}
-	stored, err := store.LoadOrStoreKey(ctx, "signing/"+string(alg), b)
-	if err != nil {
-		return nil, storeErr(err)
-	}
-	return unmarshalKey(stored)
 }
 
 // Issue starts a session for id, as after a successful sign-in, and returns its first
@@ -156,7 +142,7 @@ func (a *Auth) mintAccess(s *Session, now time.Time, extra map[string]any) (stri
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	at, err := a.keys.sign(accessToken, payload)
+	at, err := a.keys(now).ring.sign(accessToken, payload)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -175,7 +161,7 @@ func (a *Auth) mintRefresh(s *Session, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return a.keys.sign(refreshToken, payload)
+	return a.keys(now).ring.sign(refreshToken, payload)
 }
 
 func (a *Auth) tokens(s *Session, now time.Time, at string, accessExp time.Time, rt string) *Tokens {
@@ -237,7 +223,8 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*Claims, error) 
 
 // parse verifies a token of kind and its registered claims.
 func (a *Auth) parse(token string, kind tokenKind, aud string) (*wireClaims, []byte, error) {
-	raw, err := a.keys.verify(token, kind)
+	now := a.cfg.now()
+	raw, err := a.keys(now).ring.verify(token, kind)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -245,7 +232,7 @@ func (a *Auth) parse(token string, kind tokenKind, aud string) (*wireClaims, []b
 	if err := decodeClaims(raw, w); err != nil {
 		return nil, nil, fmt.Errorf("%w: claims", ErrMalformedToken)
 	}
-	if err := w.validate(a.cfg.now(), a.cfg.issuer, aud, a.cfg.leeway); err != nil {
+	if err := w.validate(now, a.cfg.issuer, aud, a.cfg.leeway); err != nil {
 		return nil, nil, err
 	}
 	return w, raw, nil
@@ -255,7 +242,7 @@ func (a *Auth) parse(token string, kind tokenKind, aud string) (*wireClaims, []b
 // keys are secret and never listed, so with HMAC only the set is empty.
 func (a *Auth) JWKS() JWKS {
 	set := JWKS{Keys: []JWK{}}
-	for _, k := range a.keys.all {
+	for _, k := range a.keys(a.cfg.now()).ring.all {
 		if k.hmac != nil {
 			continue
 		}

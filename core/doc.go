@@ -54,9 +54,12 @@
 //
 // Without WithSigningKey, New generates a key (WithAlgorithm, HS256 by default) and
 // persists it in the store, so tokens survive restarts and instances sharing a store
-// agree. The persisted key is stored unencrypted: protect the store like the key. To
-// rotate, sign with the new key and keep the old one in WithVerificationKeys until its
-// tokens have expired. JWKS publishes the public keys.
+// agree. It is stored as it is unless WithKeyEncryptionKey seals it (and the state
+// cookies' key) under a key the app keeps elsewhere: without that, protect the store
+// like the key. WithKeyRotation replaces generated keys on a schedule every instance
+// shares, keeping old ones for verification until their tokens have expired. To rotate
+// a key of the app's own, sign with the new key and keep the old one in
+// WithVerificationKeys until its tokens have expired. JWKS publishes the public keys.
 //
 // # What is not checked
 //

@@ -65,7 +65,7 @@ func (a *Auth) handleLogin(ex Exchange) {
 		ID: newID(), Provider: p.Name, Verifier: oauth2.GenerateVerifier(), Nonce: newID(),
 		RedirectTo: redirectTo, RedirectURI: redirectURI, Expires: a.cfg.now().Add(stateTTL).Unix(),
 	}
-	sealed, err := sealState(w.stateKey, st)
+	sealed, err := sealState(a.keys(a.cfg.now()).states[0], st)
 	if err != nil {
 		a.writeError(ex, err)
 		return
@@ -267,7 +267,8 @@ func (a *Auth) checkState(ex Exchange) (*loginState, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: no state cookie", ErrLoginState)
 	}
-	st, err := openState(w.stateKey, raw, a.cfg.now())
+	now := a.cfg.now()
+	st, err := openState(a.keys(now).states, raw, now)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,8 @@ type config struct {
 	alg         Algorithm
 	keyChoice   []string // the different options that chose the signing key, see New
 	maxSessions int      // 0: no cap
+	kek         []byte   // WithKeyEncryptionKey
+	rotateEvery time.Duration
 	claimsHook  func(context.Context, Identity) (map[string]any, error)
 	events      func(context.Context, Event)
 	logger      *slog.Logger

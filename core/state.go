@@ -37,6 +37,12 @@ type loginState struct {
 	Expires     int64  `json:"e"` // Unix seconds
 }
 
+// The sizes of AES-GCM's nonce and tag, which every state key has.
+const (
+	gcmNonce    = 12
+	gcmOverhead = 16
+)
+
 // sealState encrypts and authenticates st with AES-256-GCM: base64url(nonce ‖ sealed).
 func sealState(aead cipher.AEAD, st *loginState) (string, error) {
 	plain, err := json.Marshal(st)
@@ -50,16 +56,23 @@ func sealState(aead cipher.AEAD, st *loginState) (string, error) {
 
 // openState decrypts a state cookie and checks it is complete and not expired at now.
 // Every failure is ErrLoginState; it says nothing about which check failed.
-func openState(aead cipher.AEAD, value string, now time.Time) (*loginState, error) {
+func openState(keys []cipher.AEAD, value string, now time.Time) (*loginState, error) {
 	if len(value) > maxStateCookie {
 		return nil, fmt.Errorf("%w: cookie too long", ErrLoginState)
 	}
 	raw, err := b64.DecodeString(value)
-	if err != nil || len(raw) < aead.NonceSize()+aead.Overhead() {
+	if err != nil || len(raw) < gcmNonce+gcmOverhead {
 		return nil, fmt.Errorf("%w: malformed cookie", ErrLoginState)
 	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], stateAAD)
-	if err != nil {
+	var plain []byte
+	opened := false
+	for _, aead := range keys {
+		if plain, err = aead.Open(nil, raw[:gcmNonce], raw[gcmNonce:], stateAAD); err == nil {
+			opened = true
+			break
+		}
+	}
+	if !opened {
 		return nil, fmt.Errorf("%w: cookie does not open", ErrLoginState)
 	}
 	st := new(loginState)

@@ -2,9 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,15 +29,15 @@ type webConfig struct {
 	// Set by initWeb.
 	byName   map[string]*provider
 	def      *provider
-	stateKey cipher.AEAD
 	limiter  *limiter // nil when off
 	routes   []Route
 }
 
-// initWeb checks the sign-in settings, fills in defaults, loads the key that seals the
-// sign-in state, and builds the route table. It makes no call to any provider: each
-// provider's discovery runs at its first sign-in (see provider.endpoints).
-func (a *Auth) initWeb(ctx context.Context) error {
+// initWeb checks the sign-in settings, fills in defaults and builds the route table. It
+// makes no call to any provider: each provider's discovery runs at its first sign-in
+// (see provider.endpoints). The keys of the state cookies come with the other keys
+// (loadKeys).
+func (a *Auth) initWeb() error {
 	w := &a.cfg.web
 	if w.prefix == "" {
 		w.prefix = defaultPrefix
@@ -83,11 +80,6 @@ func (a *Auth) initWeb(ctx context.Context) error {
 	}
 	if w.def != nil {
 		w.def.isDefault = true
-		key, err := loadStateKey(ctx, a.store)
-		if err != nil {
-			return err
-		}
-		w.stateKey = key
 	}
 	switch w.rateLimit {
 	case -1:
@@ -98,25 +90,6 @@ func (a *Auth) initWeb(ctx context.Context) error {
 	}
 	w.routes = a.buildRoutes()
 	return nil
-}
-
-// loadStateKey returns the AES-256-GCM key that seals sign-in state cookies, generated
-// once and kept in the store so that every instance sharing it opens the others' cookies.
-func loadStateKey(ctx context.Context, store Store) (cipher.AEAD, error) {
-	fresh := make([]byte, 32)
-	rand.Read(fresh)
-	key, err := store.LoadOrStoreKey(ctx, "web/state-aes256gcm", fresh)
-	if err != nil {
-		return nil, storeErr(err)
-	}
-	if len(key) != 32 {
-		return nil, fmt.Errorf("gatehouse: stored state key has %d bytes, want 32", len(key))
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
 }
 
 // Prefix is the path the routes are mounted under (default "/auth", see WithRoutePrefix).

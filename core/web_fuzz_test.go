@@ -44,7 +44,7 @@ func FuzzOpenState(f *testing.F) {
 	now := time.Now()
 	st := &loginState{ID: "id", Provider: "idp", Verifier: strings.Repeat("v", 43), Nonce: "n",
 		RedirectTo: "/", RedirectURI: "https://app.example/auth/callback", Expires: now.Add(stateTTL).Unix()}
-	sealed, err := sealState(a.cfg.web.stateKey, st)
+	sealed, err := sealState(a.keys(a.cfg.now()).states[0], st)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func FuzzOpenState(f *testing.F) {
 	f.Add(sealed[:20])
 	f.Add(strings.ToUpper(sealed))
 	f.Fuzz(func(t *testing.T, v string) {
-		got, err := openState(a.cfg.web.stateKey, v, now)
+		got, err := openState(a.keys(a.cfg.now()).states, v, now)
 		if err != nil {
 			return
 		}

@@ -151,7 +151,7 @@ func TestCheckRedirect(t *testing.T) {
 
 func TestStateSeal(t *testing.T) {
 	a := newWebAuth(t)
-	key := a.cfg.web.stateKey
+	key := a.keys(a.cfg.now()).states[0]
 	now := time.Now()
 	st := &loginState{ID: "id", Provider: "idp", Verifier: strings.Repeat("v", 43), Nonce: "n",
 		RedirectTo: "/", RedirectURI: "https://app.example/auth/callback", Expires: now.Add(stateTTL).Unix()}
@@ -159,7 +159,7 @@ func TestStateSeal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := openState(key, sealed, now); err != nil || *got != *st {
+	if got, err := openState([]cipher.AEAD{key}, sealed, now); err != nil || *got != *st {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
 	flip := []byte(sealed)
@@ -170,7 +170,7 @@ func TestStateSeal(t *testing.T) {
 	short := *st
 	short.Verifier = "v"
 	sealedShort, _ := sealState(key, &short)
-	other := newWebAuth(t).cfg.web.stateKey
+	other := newWebAuth(t).rot.current.Load().states[0]
 	cases := []struct {
 		name  string
 		key   cipher.AEAD
@@ -188,7 +188,7 @@ func TestStateSeal(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := openState(tc.key, tc.value, now); !errors.Is(err, ErrLoginState) {
+			if _, err := openState([]cipher.AEAD{tc.key}, tc.value, now); !errors.Is(err, ErrLoginState) {
 				t.Fatalf("openState: %v, want ErrLoginState", err)
 			}
 		})
@@ -205,12 +205,12 @@ func TestStateKeyShared(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys = append(keys, a.cfg.web.stateKey)
+		keys = append(keys, a.keys(a.cfg.now()).states[0])
 	}
 	st := &loginState{ID: "i", Provider: "google", Verifier: strings.Repeat("v", 43), Nonce: "n", RedirectTo: "/",
 		RedirectURI: "https://a/cb", Expires: time.Now().Add(time.Minute).Unix()}
 	sealed, _ := sealState(keys[0], st)
-	if _, err := openState(keys[1], sealed, time.Now()); err != nil {
+	if _, err := openState([]cipher.AEAD{keys[1]}, sealed, time.Now()); err != nil {
 		t.Fatalf("second instance cannot open the first one's state: %v", err)
 	}
 }
