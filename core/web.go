@@ -27,10 +27,10 @@ type webConfig struct {
 	rateLimit      int // requests a minute per client IP; 0 = DefaultRateLimit, -1 = off
 
 	// Set by initWeb.
-	byName   map[string]*provider
-	def      *provider
-	limiter  *limiter // nil when off
-	routes   []Route
+	byName  map[string]*provider
+	def     *provider
+	limiter *limiter // nil when off
+	routes  []Route
 }
 
 // initWeb checks the sign-in settings, fills in defaults and builds the route table. It
