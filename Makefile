@@ -7,7 +7,7 @@ GO ?= go
 # Every module of the workspace, from go.work.
 MODULES := $(shell sed -n 's|^[[:space:]]*\./\([^[:space:]]*\)$$|\1|p' go.work)
 
-.PHONY: demo test test-go test-modules vet fmt tidy bench deps-node deps-redis deps-browser check-license
+.PHONY: demo test test-go test-modules vet fmt tidy bench deps-node deps-redis deps-postgres deps-browser check-license fuzz
 
 ## demo: the example server (FRAMEWORK=gin|fiber|nethttp) on bolt:gatehouse.db with the
 ## development identity provider, offline; it prints the URL to open.
@@ -15,7 +15,7 @@ demo:
 	@scripts/demo.sh $(FRAMEWORK)
 
 ## test: every test of every module, under -race, then each module on its own.
-test: check-license deps-node deps-redis deps-browser test-go test-modules
+test: check-license deps-node deps-redis deps-postgres deps-browser test-go test-modules fuzz
 
 test-go:
 	$(GO) test -race -count=1 $(addprefix ./,$(addsuffix /...,$(MODULES)))
@@ -26,6 +26,10 @@ test-modules:
 		echo "GOWORK=off go vet ./$$m/..."; \
 		(cd $$m && GOWORK=off $(GO) vet ./...); \
 	done
+
+## fuzz: every fuzz target of every module for FUZZTIME (default 10s) each.
+fuzz:
+	@scripts/fuzz.sh
 
 ## check-license: every module of go.work has the root LICENSE, byte for byte (each is
 ## published on its own).
@@ -44,6 +48,11 @@ deps-browser:
 ## deps-redis: redis-server for the redisstore tests (they start their own on free ports).
 deps-redis:
 	@scripts/redis-test-server.sh ensure
+
+## deps-postgres: Debian's postgresql for the pgstore, storeurl, cmd and examples tests
+## (they initdb and start their own servers on free ports; apt-get when missing, as root).
+deps-postgres:
+	@scripts/postgres-test-server.sh ensure
 
 vet:
 	$(GO) vet $(addprefix ./,$(addsuffix /...,$(MODULES)))

@@ -14,6 +14,7 @@ type Auth struct {
 	store      Store
 	cfg        config
 	loader     *keyLoader
+	cache      *tokenCache // nil when off
 	rot        rotator // the keys in force, see keys
 	refreshAud string
 }
@@ -75,6 +76,13 @@ func New(store Store, opts ...Option) (*Auth, error) {
 		return nil, err
 	}
 	a.rot.current.Store(ks)
+	switch cfg.tokenCache {
+	case -1:
+	case 0:
+		a.cache = newTokenCache(DefaultTokenCache)
+	default:
+		a.cache = newTokenCache(cfg.tokenCache)
+	}
 	return a, nil
 }
 
@@ -207,24 +215,40 @@ func (a *Auth) extraClaims(ctx context.Context, id Identity) (map[string]any, er
 // future (each with the configured leeway), and a revoked token or session. A store
 // failure is an error matching ErrStoreUnavailable, never a pass.
 func (a *Auth) Authenticate(ctx context.Context, token string) (*Claims, error) {
-	w, raw, err := a.parse(token, accessToken, a.cfg.audience)
-	if err != nil {
-		return nil, err
+	now := a.cfg.now()
+	ks := a.keys(now)
+	c, hit := a.cache.get(token, ks, now)
+	if !hit {
+		w, raw, err := a.parseWith(ks, now, token, accessToken, a.cfg.audience)
+		if err != nil {
+			return nil, err
+		}
+		c = w.claims(raw)
 	}
-	revoked, err := a.store.IsRevoked(ctx, w.Jti, w.Sid)
+	revoked, err := a.store.IsRevoked(ctx, c.ID, c.SessionID)
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	if revoked {
 		return nil, ErrTokenRevoked
 	}
-	return w.claims(raw), nil
+	if !hit && a.cache != nil {
+		a.cache.put(token, &cached{claims: c, until: c.ExpiresAt.Add(a.cfg.leeway), keys: ks}, now)
+	}
+	// The caller gets its own copy: the cached claims must not change under others.
+	own := *c
+	return &own, nil
 }
 
 // parse verifies a token of kind and its registered claims.
 func (a *Auth) parse(token string, kind tokenKind, aud string) (*wireClaims, []byte, error) {
 	now := a.cfg.now()
-	raw, err := a.keys(now).ring.verify(token, kind)
+	return a.parseWith(a.keys(now), now, token, kind, aud)
+}
+
+// parseWith is parse with the keys and the time already looked up.
+func (a *Auth) parseWith(ks *keyset, now time.Time, token string, kind tokenKind, aud string) (*wireClaims, []byte, error) {
+	raw, err := ks.ring.verify(token, kind)
 	if err != nil {
 		return nil, nil, err
 	}

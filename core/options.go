@@ -33,6 +33,7 @@ type config struct {
 	maxSessions int      // 0: no cap
 	kek         []byte   // WithKeyEncryptionKey
 	rotateEvery time.Duration
+	tokenCache  int // verified access tokens remembered; 0 = DefaultTokenCache, -1 = off
 	claimsHook  func(context.Context, Identity) (map[string]any, error)
 	events      func(context.Context, Event)
 	logger      *slog.Logger

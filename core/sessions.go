@@ -186,13 +186,12 @@ func (a *Auth) evict(ctx context.Context, subject, keep string) error {
 	if err != nil || len(all) <= limit {
 		return err
 	}
+	excess := len(all) - limit
+	all = slices.DeleteFunc(all, func(s *Session) bool { return s.ID == keep })
 	slices.SortFunc(all, func(x, y *Session) int {
 		return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.ID, y.ID))
 	})
-	for _, s := range all[:len(all)-limit] {
-		if s.ID == keep {
-			continue
-		}
+	for _, s := range all[:min(excess, len(all))] {
 		ended, err := a.store.EndSession(ctx, s.ID)
 		if err != nil {
 			return err

@@ -1,0 +1,111 @@
+package core
+
+import (
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"time"
+)
+
+// DefaultTokenCache is how many verified access tokens Authenticate remembers unless
+// WithTokenCache says otherwise.
+const DefaultTokenCache = 10_000
+
+// WithTokenCache sets how many verified access tokens Authenticate remembers (default
+// DefaultTokenCache). A client sends the same access token with every request for its
+// whole lifetime; once one has been verified, its signature and claims are not checked
+// again: a request with it costs a map look-up, the exp check and the revocation check,
+// which still runs every time. An entry is keyed by the whole token (no hash stands in
+// for it), never outlives the token's exp, and is dropped when the keys change (a
+// scheduled rotation). The memory bound is about n times the size of a token and its
+// claims.
+func WithTokenCache(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("%w: token cache of %d: want 1 or more (WithoutTokenCache turns it off)", ErrConfig, n)
+		}
+		c.tokenCache = n
+		return nil
+	}
+}
+
+// WithoutTokenCache makes Authenticate verify every token in full, every time.
+func WithoutTokenCache() Option {
+	return func(c *config) error {
+		c.tokenCache = -1
+		return nil
+	}
+}
+
+// cacheShards spreads the cache over locks, so that concurrent requests rarely wait.
+const cacheShards = 32
+
+// tokenCache remembers verified access tokens.
+type tokenCache struct {
+	seed   maphash.Seed
+	shards [cacheShards]cacheShard
+}
+
+type cacheShard struct {
+	mu    sync.RWMutex
+	max   int
+	items map[string]*cached
+}
+
+// cached is one verified token: its claims, until when they hold (exp plus leeway),
+// and the keys it was verified with.
+type cached struct {
+	claims *Claims
+	until  time.Time
+	keys   *keyset
+}
+
+func newTokenCache(n int) *tokenCache {
+	c := &tokenCache{seed: maphash.MakeSeed()}
+	per := max(1, (n+cacheShards-1)/cacheShards)
+	for i := range c.shards {
+		c.shards[i] = cacheShard{max: per, items: make(map[string]*cached)}
+	}
+	return c
+}
+
+func (c *tokenCache) shard(token string) *cacheShard {
+	return &c.shards[maphash.String(c.seed, token)%cacheShards]
+}
+
+// get returns the claims of a token verified with keys and still before its exp at now.
+func (c *tokenCache) get(token string, keys *keyset, now time.Time) (*Claims, bool) {
+	if c == nil {
+		return nil, false
+	}
+	s := c.shard(token)
+	s.mu.RLock()
+	e := s.items[token]
+	s.mu.RUnlock()
+	if e == nil || e.keys != keys || !now.Before(e.until) {
+		return nil, false
+	}
+	return e.claims, true
+}
+
+// put remembers a verified token. A full shard first drops what has expired, then an
+// arbitrary entry: the bound holds whatever the traffic.
+func (c *tokenCache) put(token string, e *cached, now time.Time) {
+	s := c.shard(token)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.items) >= s.max {
+		for k, old := range s.items {
+			if !now.Before(old.until) || old.keys != e.keys {
+				delete(s.items, k)
+			}
+		}
+		for k := range s.items {
+			if len(s.items) < s.max {
+				break
+			}
+			delete(s.items, k)
+		}
+	}
+	s.items[token] = e
+}

@@ -1,0 +1,36 @@
+package core
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestTokenCacheBounded(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	ks := &keyset{}
+	c := newTokenCache(64)
+	for i := range 1000 {
+		c.put(fmt.Sprintf("token-%d", i), &cached{claims: &Claims{}, until: now.Add(time.Hour), keys: ks}, now)
+	}
+	n := 0
+	for i := range c.shards {
+		n += len(c.shards[i].items)
+	}
+	if n > 64+cacheShards {
+		t.Fatalf("%d entries in a cache of 64", n)
+	}
+	if _, ok := c.get("token-999", ks, now); !ok {
+		t.Error("the latest entry is missing")
+	}
+	if _, ok := c.get("token-999", &keyset{}, now); ok {
+		t.Error("an entry verified with other keys was returned")
+	}
+	if _, ok := c.get("token-999", ks, now.Add(time.Hour)); ok {
+		t.Error("an entry was returned at its until")
+	}
+	var off *tokenCache
+	if _, ok := off.get("token-999", ks, now); ok {
+		t.Error("a nil cache hit")
+	}
+}
