@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// Claims are the verified claims of an access token.
+// Claims are the verified claims of an access token. Authenticate gives every caller a
+// Claims of its own, but Audience and the payload behind Get and Decode are shared with
+// the token cache: read them, do not modify them.
 type Claims struct {
 	Issuer    string
 	Subject   string
