@@ -214,6 +214,9 @@ func (a *Auth) extraClaims(ctx context.Context, id Identity) (map[string]any, er
 // token, a wrong or missing iss or aud, a missing or passed exp, nbf or iat in the
 // future (each with the configured leeway), and a revoked token or session. A store
 // failure is an error matching ErrStoreUnavailable, never a pass.
+//
+// A token verified once is remembered (WithTokenCache): until its exp, the same token
+// again skips the signature and claims checks, never the exp and revocation checks.
 func (a *Auth) Authenticate(ctx context.Context, token string) (*Claims, error) {
 	now := a.cfg.now()
 	ks := a.keys(now)
