@@ -147,14 +147,77 @@ func runLogouts(b *testing.B, s *Store, goroutines int, logout func(int64) error
 	}
 }
 
-// createSessions stores sessions sid-0 … sid-(n-1) in large transactions.
-func createSessions(b *testing.B, s *Store, n int) {
+// BenchmarkLogoutAll ends the 1,000 sessions of one user, durably, as core's LogoutAll
+// did before Store.EndSessions (Sessions, then EndSession one after another: a commit
+// each) and as it does now (EndSessions: one transaction, one commit). ms/op is the
+// time of one LogoutAll.
+func BenchmarkLogoutAll(b *testing.B) {
+	const sessions = 1000
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		logout func(s *Store, subject string) (int, error)
+	}{
+		{"EndSession each", func(s *Store, subject string) (int, error) {
+			list, err := s.Sessions(ctx, subject)
+			if err != nil {
+				return 0, err
+			}
+			n := 0
+			for _, sess := range list {
+				ended, err := s.EndSession(ctx, sess.ID)
+				if err != nil {
+					return n, err
+				}
+				if ended != nil {
+					n++
+				}
+			}
+			return n, nil
+		}},
+		{"EndSessions", func(s *Store, subject string) (int, error) {
+			list, err := s.EndSessions(ctx, subject)
+			return len(list), err
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := openTest(b)
+			commits := uint64(0)
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				subject := fmt.Sprintf("user-%d", i)
+				putSessions(b, s, sessions, func(j int) (string, string) { return fmt.Sprintf("sid-%d-%d", i, j), subject })
+				before := s.commits.Load()
+				b.StartTimer()
+				n, err := tc.logout(s, subject)
+				if err != nil || n != sessions {
+					b.Fatalf("LogoutAll = %d, %v; want %d, nil", n, err, sessions)
+				}
+				commits += s.commits.Load() - before
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
+			b.ReportMetric(float64(commits)/float64(b.N), "commits/op")
+		})
+	}
+}
+
+// createSessions stores sessions sid-0 … sid-(n-1) of users user-0 … user-999 in large
+// transactions.
+func createSessions(b testing.TB, s *Store, n int) {
+	b.Helper()
+	putSessions(b, s, n, func(i int) (string, string) { return fmt.Sprintf("sid-%d", i), fmt.Sprintf("user-%d", i%1000) })
+}
+
+// putSessions stores n sessions, the i-th with the id and subject name(i) returns, in
+// large transactions.
+func putSessions(b testing.TB, s *Store, n int, name func(i int) (id, subject string)) {
 	b.Helper()
 	for lo := 0; lo < n; lo += 10_000 {
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			for i := lo; i < min(lo+10_000, n); i++ {
+				id, subject := name(i)
 				sess := &core.Session{
-					ID: fmt.Sprintf("sid-%d", i), Identity: core.Identity{Subject: fmt.Sprintf("user-%d", i%1000)},
+					ID: id, Identity: core.Identity{Subject: subject},
 					CreatedAt: base, LastUsedAt: base, ExpiresAt: base.Add(24 * time.Hour),
 					IdleExpiresAt: base.Add(time.Hour), AccessExpiresAt: base.Add(16 * time.Minute),
 					Current: fmt.Sprintf("rt-%d", i),

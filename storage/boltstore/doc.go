@@ -79,7 +79,9 @@
 //     system; CompactTo writes a compacted copy.
 //   - It does not encrypt the file. Sessions hold users' email addresses and names,
 //     and generated signing keys are stored in it: the file is created with mode
-//     0600, and the directory it lives in must be as private.
+//     0600, Open refuses one that group or others may read or write (ErrReadableFile,
+//     naming the file; chmod 600 fixes it) unless given InsecureAllowReadableFile, and
+//     the directory it lives in must be as private, which is not checked.
 //   - It does not recover a damaged file or repair one: it refuses to open it, and
 //     the application must restore a backup or start from a new file (which logs
 //     every user out and, without a configured signing key, invalidates every token).

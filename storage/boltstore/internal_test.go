@@ -239,3 +239,26 @@ func TestTimeKeyOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestEndSessionsOneCommit: ending a user's 1,000 sessions is one write in one commit,
+// durable (SECURITY 46), where core's LogoutAll used to make a commit per session
+// (BenchmarkLogoutAll compares the two).
+func TestEndSessionsOneCommit(t *testing.T) {
+	s := openTest(t)
+	putSessions(t, s, 1000, func(i int) (string, string) { return fmt.Sprintf("sid-%d", i), "alice" })
+	putSessions(t, s, 10, func(i int) (string, string) { return fmt.Sprintf("bob-%d", i), "bob" })
+	writes, commits := s.writes.Load(), s.commits.Load()
+	start := time.Now()
+	list, err := s.EndSessions(context.Background(), "alice")
+	elapsed := time.Since(start)
+	if err != nil || len(list) != 1000 {
+		t.Fatalf("EndSessions = %d sessions, %v; want 1000", len(list), err)
+	}
+	if w, c := s.writes.Load()-writes, s.commits.Load()-commits; w != 1 || c != 1 {
+		t.Errorf("EndSessions of 1000 sessions made %d writes in %d commits, want 1 in 1", w, c)
+	}
+	if got, err := s.Sessions(context.Background(), "bob"); err != nil || len(got) != 10 {
+		t.Errorf("Sessions(bob) = %d, %v; want 10 untouched", len(got), err)
+	}
+	t.Logf("EndSessions of 1000 sessions, fsync on: %v, one commit", elapsed.Round(time.Millisecond))
+}

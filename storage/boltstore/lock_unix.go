@@ -10,16 +10,21 @@ import (
 	"time"
 )
 
-// openFileFunc returns the function bbolt opens the file with. It takes the file's
-// lock itself, waiting up to timeout, and only then checks that the file is not
+// openFileFunc returns the function bbolt opens the file with. It first runs check on
+// the open file (its mode: a refused file is not worth waiting for), then takes the
+// file's lock itself, waiting up to timeout, and only then checks that the file is not
 // truncated: the check reads the meta pages, which the lock holder may be writing.
 // bbolt's own flock on the same open file then succeeds at once. On Linux, flock locks
 // belong to an open file description, so a second Open in the same process waits
 // like one in another process.
-func openFileFunc(timeout time.Duration) func(string, int, os.FileMode) (*os.File, error) {
+func openFileFunc(timeout time.Duration, check func(*os.File) error) func(string, int, os.FileMode) (*os.File, error) {
 	return func(name string, flag int, perm os.FileMode) (*os.File, error) {
 		f, err := os.OpenFile(name, flag, perm)
 		if err != nil {
+			return nil, err
+		}
+		if err := check(f); err != nil {
+			f.Close()
 			return nil, err
 		}
 		if err := lockFile(f, timeout); err != nil {

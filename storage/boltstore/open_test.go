@@ -49,18 +49,6 @@ func TestOpenAfterCloseIsNotLocked(t *testing.T) {
 	openAt(t, path, boltstore.WithLockTimeout(100*time.Millisecond))
 }
 
-func TestFileMode(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	openAt(t, path)
-	info, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mode := info.Mode().Perm(); mode&0o077 != 0 {
-		t.Errorf("file mode %v, want 0600", mode)
-	}
-}
-
 func TestBadOptions(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -28,6 +28,7 @@ type options struct {
 	maxSize       int
 	now           func() time.Time
 	logger        *slog.Logger
+	allowReadable bool
 	noSync        bool // tests only: never set by an exported option
 }
 
@@ -97,4 +98,13 @@ func WithClock(now func() time.Time) Option {
 // slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
+}
+
+// InsecureAllowReadableFile makes Open accept a file that group or others may read or
+// write. Such a file gives whoever can read it the store's generated signing keys, and
+// with them tokens for any user: prefer chmod 600. It is for files whose access is
+// guarded otherwise (a private directory, an ACL) and that a tool insists on sharing.
+// New files are created 0600 with or without it.
+func InsecureAllowReadableFile() Option {
+	return func(o *options) { o.allowReadable = true }
 }

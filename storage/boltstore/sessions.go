@@ -209,6 +209,61 @@ func (s *Store) EndSession(ctx context.Context, sid string) (*core.Session, erro
 	return out, nil
 }
 
+// EndSessions deletes every session of subject and revokes each one's id until its
+// AccessExpiresAt (or later, if it is revoked until later already), in one transaction
+// with one commit, found by a prefix scan of the subject index. It returns the
+// sessions as they were, in no particular order; none is an empty list.
+func (s *Store) EndSessions(ctx context.Context, subject string) ([]*core.Session, error) {
+	if s.closed.Load() {
+		return nil, closedError("end sessions")
+	}
+	if !validID(subject) {
+		return []*core.Session{}, nil // never stored: CreateSession refuses it
+	}
+	var out []*core.Session
+	err := s.update(ctx, "end sessions", func(tx *bolt.Tx) error {
+		out = []*core.Session{}
+		sessions := tx.Bucket(bucketSessions)
+		prefix := subjectPrefix(subject)
+		// The ids first: deleting under a bbolt cursor makes it skip keys.
+		var ids []string
+		c := tx.Bucket(bucketSubjects).Cursor()
+		for k, _ := c.Seek(prefix); hasPrefix(k, prefix); k, _ = c.Next() {
+			ids = append(ids, string(k[len(prefix):]))
+		}
+		for _, sid := range ids {
+			raw := sessions.Get([]byte(sid))
+			if raw == nil {
+				continue
+			}
+			sess, err := decodeSession(raw)
+			if err != nil {
+				return err
+			}
+			// A longer subject containing a 0 byte shares the prefix: not its sessions.
+			if sess.Identity.Subject != subject {
+				continue
+			}
+			if err := deleteSession(tx, sid, sess); err != nil {
+				return err
+			}
+			if err := putRevocation(tx, kindSession, sid, sess.AccessExpiresAt); err != nil {
+				return err
+			}
+			out = append(out, sess)
+		}
+		return nil
+	}, func() {
+		for _, sess := range out {
+			s.added(kindSession, sess.ID)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // deleteSession deletes the session sid, stored as sess, with its subject index entry
 // and its expiry index entry.
 func deleteSession(tx *bolt.Tx, sid string, sess *core.Session) error {

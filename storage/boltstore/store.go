@@ -34,6 +34,12 @@ var (
 	ErrInvalidID error = &storeError{"gatehouse: boltstore: empty or oversized id"}
 )
 
+// ErrReadableFile is returned by Open for a file that group or others may read or
+// write (mode & 0o077 != 0), unless given InsecureAllowReadableFile. The file holds the
+// generated signing keys: whoever reads it can mint tokens for anyone. It matches
+// core.ErrConfig, not core.ErrStoreUnavailable: retrying does not help, chmod 600 does.
+var ErrReadableFile = fmt.Errorf("%w: boltstore: database file is open to group or others", core.ErrConfig)
+
 type storeError struct{ msg string }
 
 func (e *storeError) Error() string { return e.msg }
@@ -77,10 +83,13 @@ type Store struct {
 var _ core.Store = (*Store)(nil)
 
 // Open opens the store in the bbolt file at path, creating the file (mode 0600) if it
-// does not exist, and starts the background purge. It waits up to the lock timeout for
-// another opener to let go of the file, then fails with ErrLocked. A file that is
-// damaged or truncated makes it fail with ErrCorrupt, never panic; Open checks the file's
-// meta pages, size and buckets and reads every revocation, not every page (see Check).
+// does not exist, and starts the background purge. It refuses, with ErrReadableFile and
+// without changing it, a file that group or others may read or write, unless given
+// InsecureAllowReadableFile (on Unix; Windows has no such mode bits). It waits up to
+// the lock timeout for another opener to let go of the file, then fails with ErrLocked.
+// A file that is damaged or truncated makes it fail with ErrCorrupt, never panic; Open
+// checks the file's meta pages, size and buckets and reads every revocation, not every
+// page (see Check).
 func Open(path string, opts ...Option) (*Store, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -120,7 +129,12 @@ func openDB(path string, o options) (*bolt.DB, error) {
 		db     *bolt.DB
 		opened *os.File
 	)
-	open := openFileFunc(o.lockTimeout)
+	open := openFileFunc(o.lockTimeout, func(f *os.File) error {
+		if o.allowReadable {
+			return nil
+		}
+		return checkMode(path, f)
+	})
 	err := guard("open", func() (err error) {
 		db, err = bolt.Open(path, 0o600, &bolt.Options{
 			Timeout:      o.lockTimeout,
@@ -149,7 +163,7 @@ func openDB(path string, o options) (*bolt.DB, error) {
 	var errno syscall.Errno
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrLocked):
+	case errors.Is(err, ErrLocked), errors.Is(err, ErrReadableFile):
 		return nil, err
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("%w: %s (waited %v)", ErrLocked, path, o.lockTimeout)
@@ -164,6 +178,20 @@ func openDB(path string, o options) (*bolt.DB, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err)
 	}
 	return db, nil
+}
+
+// checkMode fails with ErrReadableFile, naming the file and the fix, if group or
+// others may read or write the open file f, found at path.
+func checkMode(path string, f *os.File) error {
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if mode := info.Mode().Perm(); mode&0o077 != 0 {
+		return fmt.Errorf("%w: %s has mode %04o, and holds signing keys and sessions: run chmod 600 %s "+
+			"(or, to open it anyway, boltstore.InsecureAllowReadableFile)", ErrReadableFile, path, mode, path)
+	}
+	return nil
 }
 
 // init checks the file and loads the revocation filters.
@@ -372,8 +400,8 @@ func (s *Store) CompactTo(path string) error {
 // Stats are counters of a store since Open, for monitoring.
 type Stats struct {
 	// Writes is the number of writes made: each call that changed or could have
-	// changed the file (RevokeToken, CreateSession, Rotate, EndSession, Consume, a
-	// stored key, each Import, each Purge transaction).
+	// changed the file (RevokeToken, CreateSession, Rotate, EndSession, EndSessions,
+	// Consume, a stored key, each Import, each Purge transaction).
 	Writes uint64
 	// Commits is the number of transactions that carried them; each costs two
 	// fdatasyncs. Writes/Commits is how many writes shared a commit on average.

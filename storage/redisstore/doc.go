@@ -31,10 +31,10 @@
 // the indexes lose their dead members at each write and expire a second after their
 // last live one, so nothing grows without bound even if Purge is never called. Keys
 // never expire. Writes that must be atomic (RevokeToken, CreateSession, Rotate,
-// EndSession, LoadOrStoreKey, Consume, Import, each step of Purge) are one Lua script
-// each, atomic across every instance; of 50 concurrent rotations of one refresh token
-// on two instances exactly one wins, and of 50 concurrent Consume calls of one sign-in
-// state exactly one gets true. Consumed states are not revocations: they are not
+// EndSession, EndSessions, LoadOrStoreKey, Consume, Import, each step of Purge) are one
+// Lua script each, atomic across every instance; of 50 concurrent rotations of one
+// refresh token on two instances exactly one wins, and of 50 concurrent Consume calls
+// of one sign-in state exactly one gets true. Consumed states are not revocations: they are not
 // published, never enter the filters, and are not exported.
 //
 // # The revocation filter

@@ -62,6 +62,57 @@ func TestPropagation(t *testing.T) {
 	}
 }
 
+// EndSessions on one instance revokes every session it ends on another within 100 ms,
+// B answering from its filters all along.
+func TestPropagationEndSessions(t *testing.T) {
+	ctx := context.Background()
+	a, b := pair(t, shared(t))
+	const n = 100
+	for i := range n {
+		must(t, a.CreateSession(ctx, session(fmt.Sprintf("sid-%d", i), "alice")))
+	}
+	must(t, a.CreateSession(ctx, session("sid-bob", "bob")))
+	for i := range n {
+		if ok, err := b.IsRevoked(ctx, "", fmt.Sprintf("sid-%d", i)); err != nil || ok {
+			t.Fatalf("IsRevoked(sid-%d) on B before = %v, %v", i, ok, err)
+		}
+	}
+	start := time.Now()
+	list, err := a.EndSessions(ctx, "alice")
+	if err != nil || len(list) != n {
+		t.Fatalf("EndSessions(alice) on A = %d sessions, %v; want %d", len(list), err, n)
+	}
+	for i := range n {
+		sid := fmt.Sprintf("sid-%d", i)
+		// A sees its own revocations at once.
+		if ok, err := a.IsRevoked(ctx, "", sid); err != nil || !ok {
+			t.Errorf("IsRevoked(%s) on A right after EndSessions = %v, %v", sid, ok, err)
+		}
+		for {
+			ok, err := b.IsRevoked(ctx, "", sid)
+			must(t, err)
+			if ok {
+				break
+			}
+			if time.Since(start) > time.Second {
+				t.Fatalf("revocation of %s not seen on B within a second", sid)
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	lat := time.Since(start)
+	if !redisstore.FilterTrusted(b) {
+		t.Fatal("B stopped trusting its filters during the test: the answers did not come through them")
+	}
+	if ok, err := b.IsRevoked(ctx, "", "sid-bob"); err != nil || ok {
+		t.Errorf("IsRevoked(sid-bob) on B = %v, %v; want false", ok, err)
+	}
+	t.Logf("EndSessions of %d sessions on A → all enforced on B after %v", n, lat)
+	if lat > 100*time.Millisecond {
+		t.Errorf("propagation took %v, want at most 100ms", lat)
+	}
+}
+
 // A revocation published while an instance is not subscribed reaches it through the
 // reload that follows its new subscription.
 func TestReloadAfterLostSubscription(t *testing.T) {

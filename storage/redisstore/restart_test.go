@@ -151,6 +151,7 @@ func TestRedisRestart(t *testing.T) {
 			{"Sessions", second(s.Sessions(ctx, "alice"))},
 			{"Rotate", second(s.Rotate(ctx, core.Rotation{SessionID: "sid-0", Presented: "sid-0.rt1", Now: future}))},
 			{"EndSession", second(s.EndSession(ctx, "sid-0"))},
+			{"EndSessions", second(s.EndSessions(ctx, "alice"))},
 			{"LoadOrStoreKey", second(s.LoadOrStoreKey(ctx, "k", []byte("v")))},
 			{"Purge", second(s.Purge(ctx, future))},
 		} {

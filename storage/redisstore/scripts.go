@@ -155,6 +155,41 @@ revoke(KEYS[3], KEYS[4], 's:' .. ARGV[2], acc, ARGV[3])
 return h
 `)
 
+// endAllScript: KEYS subject index, session index, revocation index; ARGV prefix,
+// subject, channel. Ends every session of the subject as endScript ends one, all in
+// this one script, and returns their hashes as they were. It reads everything before
+// it writes, and revokes each session before deleting it, so that a script stopped by
+// an error never leaves a session deleted but not revoked. Members of the subject index
+// whose session is gone are dropped from it; a member whose session names another
+// subject is left alone.
+var endAllScript = redis.NewScript(lib + `
+local p, subject, ch = ARGV[1], ARGV[2], ARGV[3]
+local out, ids, accs, gone = {}, {}, {}, {}
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local h = redis.call('HGETALL', p .. 's:' .. sid)
+  local sub, acc
+  for i = 1, #h, 2 do
+    if h[i] == 'sub' then sub = h[i + 1] elseif h[i] == 'acc' then acc = h[i + 1] end
+  end
+  if #h == 0 then
+    gone[#gone + 1] = sid
+  elseif sub == subject then
+    if not acc then return redis.error_reply('session ' .. sid .. ' has no acc field') end
+    out[#out + 1], ids[#ids + 1], accs[#accs + 1] = h, sid, acc
+  end
+end
+for i, sid in ipairs(ids) do
+  revoke(p .. 'rs:' .. sid, KEYS[3], 's:' .. sid, accs[i], ch)
+  redis.call('DEL', p .. 's:' .. sid)
+  redis.call('ZREM', KEYS[2], sid)
+  redis.call('ZREM', KEYS[1], sid)
+end
+for _, sid in ipairs(gone) do redis.call('ZREM', KEYS[1], sid) end
+tidy(KEYS[2])
+tidy(KEYS[1])
+return out
+`)
+
 // consumeScript: KEYS consumed key, consumed index; ARGV id, exp. Returns 1 if this
 // call set the key, 0 if it was there.
 var consumeScript = redis.NewScript(lib + `

@@ -135,6 +135,43 @@ func (s *Store) EndSession(ctx context.Context, sid string) (*core.Session, erro
 	return decodeSession(h)
 }
 
+// EndSessions deletes every session of subject and, in the same script, revokes each
+// one's id until its AccessExpiresAt and publishes each revocation to every instance,
+// as EndSession does for one. It returns the sessions as they were, in no particular
+// order; none is an empty list. When the reply is lost the script may have run: the
+// revocations then reach this instance's filters through the channel, as they reach
+// every other instance's (and while the subscription is down, IsRevoked asks Redis).
+func (s *Store) EndSessions(ctx context.Context, subject string) ([]*core.Session, error) {
+	if s.closed.Load() {
+		return nil, closedError("EndSessions")
+	}
+	res, err := endAllScript.Run(ctx, s.rdb,
+		[]string{s.keys.subject(subject), s.keys.sessionIndex(), s.keys.revocations()},
+		s.keys.prefix, subject, s.channel).Slice()
+	if err != nil {
+		return nil, s.fail("EndSessions", err)
+	}
+	hashes := make([]map[string]string, 0, len(res))
+	for _, r := range res {
+		h, err := hash(r)
+		if err != nil {
+			return nil, failed("EndSessions", err)
+		}
+		// This instance sees its own revocations at once, before the channel brings them.
+		s.sessions.Add(h["id"])
+		hashes = append(hashes, h)
+	}
+	list := make([]*core.Session, 0, len(hashes))
+	for _, h := range hashes {
+		sess, err := decodeSession(h)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, sess)
+	}
+	return list, nil
+}
+
 // A session is a hash: its id, its subject, meta (the JSON of what no script reads:
 // identity, user agent and IP), its times in encodeTime's form, its refresh token ids,
 // and purge, its PurgeAt, which the scripts keep current.

@@ -283,6 +283,17 @@ func TestPrefixIsolation(t *testing.T) {
 			t.Errorf("store %d lost its consumed id to store 1's Purge: %v, %v", i, ok, err)
 		}
 	}
+	// Ending a subject's sessions in one store ends none of the others' (store 1's
+	// were purged above).
+	if list, err := stores[2].EndSessions(ctx, "alice"); err != nil || len(list) != 1 || list[0].ID != "sid-2" {
+		t.Errorf("EndSessions(alice) of store 2 = %d sessions, %v; want its own sid-2", len(list), err)
+	}
+	if list, err := stores[0].Sessions(ctx, "alice"); err != nil || len(list) != 1 || list[0].ID != "sid-0" {
+		t.Errorf("store 0: Sessions(alice) after store 2's EndSessions = %d sessions, %v; want its own", len(list), err)
+	}
+	if ok, err := stores[0].IsRevoked(ctx, "", "sid-0"); err != nil || ok {
+		t.Errorf("store 0: its session revoked by store 2's EndSessions: %v, %v", ok, err)
+	}
 }
 
 // Every key the store writes expires, but the keys of LoadOrStoreKey: revocations and
@@ -303,6 +314,10 @@ func TestEveryKeyExpires(t *testing.T) {
 	must(t, err)
 	_, err = s.EndSession(ctx, "sid-2")
 	must(t, err)
+	must(t, s.CreateSession(ctx, session("sid-4", "carol")))
+	must(t, s.CreateSession(ctx, session("sid-5", "carol")))
+	_, err = s.EndSessions(ctx, "carol") // leaves two revocations and no index of carol
+	must(t, err)
 	must(t, s.Import(ctx, []core.Entry{
 		{Kind: core.EntryRevokedToken, ID: "jti-2", Expires: exp},
 		{Kind: core.EntrySession, ID: "sid-3", Session: session("sid-3", "bob")},
@@ -318,6 +333,8 @@ func TestEveryKeyExpires(t *testing.T) {
 		"rt:jti-1":  ceil(exp),
 		"rt:jti-2":  ceil(exp),
 		"rs:sid-2":  ceil(future.Add(16 * time.Minute)),
+		"rs:sid-4":  ceil(future.Add(16 * time.Minute)),
+		"rs:sid-5":  ceil(future.Add(16 * time.Minute)),
 		"s:sid-1":   ceil(future.Add(49 * time.Hour)), // the idle end after the rotation
 		"s:sid-3":   ceil(future.Add(7 * 24 * time.Hour)),
 		"u:alice":   future.Add(49*time.Hour).Unix() + 1,
