@@ -15,7 +15,7 @@ type Auth struct {
 	cfg        config
 	loader     *keyLoader
 	cache      *tokenCache // nil when off
-	rot        rotator // the keys in force, see keys
+	rot        rotator     // the keys in force, see keys
 	refreshAud string
 }
 
@@ -125,7 +125,7 @@ func (a *Auth) Issue(ctx context.Context, id Identity, client Client) (*Tokens, 
 		return nil, storeErr(err)
 	}
 	t := a.tokens(s, now, at, accessExp, rt)
-	a.emit(ctx, Event{Type: EventLogin, Subject: id.Subject, SessionID: s.ID, Time: now})
+	a.emit(ctx, Event{Type: EventLogin, Subject: id.Subject, SessionID: s.ID, Time: now, Provider: id.Provider})
 	if err := a.evict(ctx, id.Subject, s.ID); err != nil {
 		// The new session stands; the cap is enforced again at the next sign-in.
 		a.cfg.logger.WarnContext(ctx, "gatehouse: ending sessions over the cap", "sub", id.Subject, "err", err)
@@ -217,7 +217,17 @@ func (a *Auth) extraClaims(ctx context.Context, id Identity) (map[string]any, er
 //
 // A token verified once is remembered (WithTokenCache): until its exp, the same token
 // again skips the signature and claims checks, never the exp and revocation checks.
+//
+// Each call is reported to the WithEvents hook as an EventAuthenticate.
 func (a *Auth) Authenticate(ctx context.Context, token string) (*Claims, error) {
+	c, err := a.authenticate(ctx, token)
+	if a.cfg.events != nil {
+		a.authenticated(ctx, c, err)
+	}
+	return c, err
+}
+
+func (a *Auth) authenticate(ctx context.Context, token string) (*Claims, error) {
 	now := a.cfg.now()
 	ks := a.keys(now)
 	c, hit := a.cache.get(token, ks, now)

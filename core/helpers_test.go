@@ -89,11 +89,18 @@ func (l *eventLog) record(_ context.Context, e core.Event) {
 	l.events = append(l.events, e)
 }
 
+// types returns the types of the session events, in order: the ones an audit log
+// keeps. The per-request and refusal events (authentications, sign-in callbacks,
+// refused refreshes, rate limits) are left out; all has them.
 func (l *eventLog) types() []core.EventType {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var ts []core.EventType
 	for _, e := range l.events {
+		switch e.Type {
+		case core.EventAuthenticate, core.EventSignIn, core.EventRefreshRefused, core.EventRateLimited:
+			continue
+		}
 		ts = append(ts, e.Type)
 	}
 	return ts
@@ -190,6 +197,13 @@ func (f *faultStore) EndSession(ctx context.Context, sid string) (*core.Session,
 		return nil, err
 	}
 	return f.Store.EndSession(ctx, sid)
+}
+
+func (f *faultStore) EndSessions(ctx context.Context, subject string) ([]*core.Session, error) {
+	if err := f.check("EndSessions"); err != nil {
+		return nil, err
+	}
+	return f.Store.EndSessions(ctx, subject)
 }
 
 func (f *faultStore) LoadOrStoreKey(ctx context.Context, name string, value []byte) ([]byte, error) {

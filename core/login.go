@@ -126,16 +126,25 @@ func (a *Auth) redirectURI(ex Exchange, p *provider) (string, error) {
 // code, or with garbage, costs the store nothing, and the writes a well-formed code
 // can cause are bounded by the rate limit and expire with the state.
 func (a *Auth) handleCallback(ex Exchange) {
+	ctx, end := a.startOp(ex.Context(), OpSignIn)
+	provider, t, err := a.callback(ctx, ex)
+	a.signedIn(ctx, provider, t, err)
+	end(err)
+}
+
+// callback is handleCallback with ctx, the request's traced context; it answers the
+// request and returns the provider, the tokens or the error, for the events.
+func (a *Auth) callback(ctx context.Context, ex Exchange) (string, *Tokens, error) {
 	w := &a.cfg.web
 	st, err := a.checkState(ex)
 	if err != nil {
 		a.writeError(ex, err)
-		return
+		return a.callbackProvider(ex), nil, err
 	}
 	code, err := callbackCode(ex)
 	if err != nil {
 		a.writeError(ex, err)
-		return
+		return st.Provider, nil, err
 	}
 	p := w.byName[st.Provider]
 	if e := ex.Query("error"); e != "" {
@@ -143,42 +152,60 @@ func (a *Auth) handleCallback(ex Exchange) {
 		a.clearCookie(ex, w.cookies.StateName)
 		switch e {
 		case "access_denied", "login_required", "consent_required", "interaction_required", "account_selection_required":
-			a.callbackError(ex, st, fmt.Errorf("%w: %s", ErrLoginDenied, e))
+			err = fmt.Errorf("%w: %s", ErrLoginDenied, e)
 		default:
-			a.callbackError(ex, st, providerErr("authorization", fmt.Errorf("provider answered error=%.64q", e)))
+			err = providerErr("authorization", fmt.Errorf("provider answered error=%.64q", e))
 		}
-		return
+		a.callbackError(ex, st, err)
+		return p.Name, nil, err
 	}
-	if err := a.spendState(ex.Context(), st); err != nil {
+	if err := a.spendState(ctx, st); err != nil {
 		a.writeError(ex, err)
-		return
+		return p.Name, nil, err
 	}
 	// From here on the state is spent: its cookie goes, whatever the outcome.
 	a.clearCookie(ex, w.cookies.StateName)
-	ctx, cancel := context.WithTimeout(oidc.ClientContext(ex.Context(), p.client), p.timeout)
+	pctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, p.client), p.timeout)
 	defer cancel()
-	s, err := p.identify(ctx, code, st)
+	s, err := p.identify(pctx, code, st)
 	if err != nil {
 		a.callbackError(ex, st, err)
-		return
+		return p.Name, nil, err
 	}
-	if err := a.admit(ex.Context(), s); err != nil {
+	if err := a.admit(ctx, s); err != nil {
 		a.callbackError(ex, st, err)
-		return
+		return p.Name, nil, err
 	}
-	t, err := a.Issue(ex.Context(), s.Identity, clientOf(ex))
+	t, err := a.Issue(ctx, s.Identity, clientOf(ex))
 	if err != nil {
 		a.callbackError(ex, st, err)
-		return
+		return p.Name, nil, err
 	}
 	if wantsJSON(ex) {
 		writeTokens(ex, t)
-		return
+		return p.Name, t, nil
 	}
 	a.setRefreshCookie(ex, t)
 	noStore(ex)
 	ex.SetHeader("Location", st.RedirectTo)
 	ex.Write(http.StatusFound, nil)
+	return p.Name, t, nil
+}
+
+// callbackProvider is the configured provider a callback's route names, or "" for
+// one that names none: a label for the events, never what the client wrote.
+func (a *Auth) callbackProvider(ex Exchange) string {
+	w := &a.cfg.web
+	if name := ex.PathValue("provider"); name != "" {
+		if p := w.byName[name]; p != nil {
+			return p.Name
+		}
+		return ""
+	}
+	if w.def != nil {
+		return w.def.Name
+	}
+	return ""
 }
 
 // callbackError answers a callback whose state was good but whose sign-in failed. A

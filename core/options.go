@@ -36,6 +36,7 @@ type config struct {
 	tokenCache  int // verified access tokens remembered; 0 = DefaultTokenCache, -1 = off
 	claimsHook  func(context.Context, Identity) (map[string]any, error)
 	events      func(context.Context, Event)
+	tracing     func(context.Context, Operation) (context.Context, func(error)) // WithTracing
 	logger      *slog.Logger
 	web         webConfig // sign-in and routes, see web.go
 }
@@ -240,7 +241,10 @@ func WithClaims(hook func(ctx context.Context, id Identity) (map[string]any, err
 }
 
 // WithEvents sets a hook called after each login, refresh, detected reuse, revocation
-// and logout, for audit logs and metrics. It runs synchronously: keep it fast.
+// and logout, for audit logs and metrics, and with every authentication, sign-in
+// callback, refused refresh and rate-limited request (see EventType). It runs
+// synchronously, on the request's goroutine: keep it fast. Without it, no Event is
+// built on the per-request path.
 func WithEvents(hook func(context.Context, Event)) Option {
 	return func(c *config) error {
 		c.events = hook

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -181,6 +182,20 @@ func WithProviderTimeout(d time.Duration) Option {
 			return fmt.Errorf("%w: provider timeout must be between 0 and %v", ErrConfig, maxProviderTimeout)
 		}
 		c.web.timeout = d
+		return nil
+	}
+}
+
+// WithProviderTransport sets the transport of the HTTP client that talks to the identity
+// providers (discovery, code exchange, keys, user API), instead of
+// http.DefaultTransport: a tracing transport (otelhttp), a proxy, custom TLS roots.
+// WithProviderTimeout and the bound on response sizes still apply on top of it.
+func WithProviderTransport(rt http.RoundTripper) Option {
+	return func(c *config) error {
+		if rt == nil {
+			return fmt.Errorf("%w: nil provider transport", ErrConfig)
+		}
+		c.web.transport = rt
 		return nil
 	}
 }

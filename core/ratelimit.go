@@ -134,6 +134,9 @@ func (a *Auth) limited(h func(Exchange)) func(Exchange) {
 	}
 	return func(ex Exchange) {
 		if ok, wait := l.allow(ex.RemoteIP()); !ok {
+			if a.cfg.events != nil {
+				a.notify(ex.Context(), Event{Type: EventRateLimited, Err: ErrRateLimited})
+			}
 			a.writeError(ex, &retryError{err: ErrRateLimited, after: wait})
 			return
 		}

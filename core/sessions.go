@@ -18,6 +18,16 @@ import (
 // the WithRefreshGrace window ago, in which case the caller gets a fresh access token
 // and the session's current refresh token. Refusals match ErrInvalidGrant.
 func (a *Auth) Refresh(ctx context.Context, refreshTok string) (*Tokens, error) {
+	ctx, end := a.startOp(ctx, OpRefresh)
+	t, err := a.refresh(ctx, refreshTok)
+	if err != nil {
+		a.refreshRefused(ctx, err)
+	}
+	end(err)
+	return t, err
+}
+
+func (a *Auth) refresh(ctx context.Context, refreshTok string) (*Tokens, error) {
 	if refreshTok == "" {
 		return nil, fmt.Errorf("%w: no refresh token", ErrInvalidRequest)
 	}
@@ -62,7 +72,7 @@ func (a *Auth) Refresh(ctx context.Context, refreshTok string) (*Tokens, error) 
 		if _, endErr := a.store.EndSession(ctx, w.Sid); endErr != nil {
 			return nil, storeErr(endErr)
 		}
-		a.emit(ctx, Event{Type: EventReuseDetected, Subject: w.Sub, SessionID: w.Sid, Time: now})
+		a.emit(ctx, Event{Type: EventReuseDetected, Subject: w.Sub, SessionID: w.Sid, Time: now, Result: ResultReuse})
 		return nil, err
 	case errors.Is(err, ErrInvalidGrant):
 		return nil, err
@@ -74,7 +84,7 @@ func (a *Auth) Refresh(ctx context.Context, refreshTok string) (*Tokens, error) 
 		return nil, err
 	}
 	t := a.tokens(s, now, at, accessExp, rt)
-	a.emit(ctx, Event{Type: EventRefresh, Subject: s.Identity.Subject, SessionID: s.ID, Time: now})
+	a.emit(ctx, Event{Type: EventRefresh, Subject: s.Identity.Subject, SessionID: s.ID, Time: now, Result: ResultOK})
 	return t, nil
 }
 
@@ -82,7 +92,9 @@ func (a *Auth) Refresh(ctx context.Context, refreshTok string) (*Tokens, error) 
 // together with its whole session. A token that does not verify, has expired or is
 // already revoked needs nothing done and is not an error, as RFC 7009 §2.2 asks; only a
 // store failure is.
-func (a *Auth) Revoke(ctx context.Context, token string) error {
+func (a *Auth) Revoke(ctx context.Context, token string) (err error) {
+	ctx, end := a.startOp(ctx, OpRevoke)
+	defer func() { end(err) }()
 	if w, _, err := a.parse(token, accessToken, a.cfg.audience); err == nil {
 		if err := a.store.RevokeToken(ctx, w.Jti, time.Unix(w.Exp, 0).Add(a.cfg.leeway)); err != nil {
 			return storeErr(err)
@@ -98,7 +110,9 @@ func (a *Auth) Revoke(ctx context.Context, token string) error {
 
 // Logout ends the session sid: its refresh token stops working and so does every access
 // token issued for it. Ending a session that does not exist is not an error.
-func (a *Auth) Logout(ctx context.Context, sid string) error {
+func (a *Auth) Logout(ctx context.Context, sid string) (err error) {
+	ctx, end := a.startOp(ctx, OpLogout)
+	defer func() { end(err) }()
 	s, err := a.store.EndSession(ctx, sid)
 	if err != nil {
 		return storeErr(err)
@@ -110,24 +124,17 @@ func (a *Auth) Logout(ctx context.Context, sid string) error {
 }
 
 // LogoutAll ends every session of the subject, as "log out everywhere" or when the app
-// disables a user, and returns how many it ended.
-func (a *Auth) LogoutAll(ctx context.Context, subject string) (int, error) {
-	all, err := a.store.Sessions(ctx, subject)
+// disables a user, and returns how many it ended. It is one store transaction
+// (Store.EndSessions): a failure ends all of them or none.
+func (a *Auth) LogoutAll(ctx context.Context, subject string) (n int, err error) {
+	ctx, end := a.startOp(ctx, OpLogoutAll)
+	defer func() { end(err) }()
+	ended, err := a.store.EndSessions(ctx, subject)
 	if err != nil {
 		return 0, storeErr(err)
 	}
-	n := 0
-	for _, s := range all {
-		ended, err := a.store.EndSession(ctx, s.ID)
-		if err != nil {
-			return n, storeErr(err)
-		}
-		if ended != nil {
-			n++
-		}
-	}
 	a.emit(ctx, Event{Type: EventLogoutAll, Subject: subject, Time: a.cfg.now()})
-	return n, nil
+	return len(ended), nil
 }
 
 // Sessions returns the subject's sessions that can still be refreshed, oldest first.

@@ -72,6 +72,15 @@ type Store interface {
 	// returns the session as it was, or (nil, nil) if there was none.
 	EndSession(ctx context.Context, sid string) (*Session, error)
 
+	// EndSessions ends every session of the subject in one transaction: it deletes each
+	// of them and revokes its id until its AccessExpiresAt, exactly as EndSession does for
+	// one, sessions that expired but were not purged yet included. It returns the
+	// sessions as they were, in no particular order; a subject without sessions gives an
+	// empty list and a nil error. It is all or nothing: a failed or interrupted call
+	// leaves no session deleted without its revocation, and none it returns is left
+	// behind. A session created concurrently is either ended and returned or not touched.
+	EndSessions(ctx context.Context, subject string) ([]*Session, error)
+
 	// LoadOrStoreKey returns the value stored under name. If there is none it stores
 	// value and returns it; of concurrent callers, and of processes sharing the store,
 	// all get the same value back. Keys never expire and are never purged.

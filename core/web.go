@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -24,7 +25,8 @@ type webConfig struct {
 	timeout        time.Duration
 	cookies        CookieOptions
 	realm          string
-	rateLimit      int // requests a minute per client IP; 0 = DefaultRateLimit, -1 = off
+	rateLimit      int               // requests a minute per client IP; 0 = DefaultRateLimit, -1 = off
+	transport      http.RoundTripper // WithProviderTransport; nil = http.DefaultTransport
 
 	// Set by initWeb.
 	byName  map[string]*provider
@@ -63,6 +65,9 @@ func (a *Auth) initWeb() error {
 		if err != nil {
 			return err
 		}
+		if w.transport != nil {
+			p.client.Transport = limitTransport{w.transport}
+		}
 		if _, dup := w.byName[p.Name]; dup {
 			return fmt.Errorf("%w: two providers named %q", ErrConfig, p.Name)
 		}
@@ -99,19 +104,31 @@ func (a *Auth) Prefix() string { return a.cfg.web.prefix }
 // authenticateExchange authenticates the access token of a request (see
 // Adapter.Authenticate).
 func (a *Auth) authenticateExchange(ex Exchange) (*Claims, error) {
+	tok, err := bearerToken(ex)
+	if err != nil {
+		if a.cfg.events != nil {
+			a.authenticated(ex.Context(), nil, err)
+		}
+		return nil, err
+	}
+	return a.Authenticate(ex.Context(), tok)
+}
+
+// bearerToken is the token of the request's Authorization header (Bearer scheme).
+func bearerToken(ex Exchange) (string, error) {
 	h := ex.Header("Authorization")
 	if h == "" {
-		return nil, ErrNoToken
+		return "", ErrNoToken
 	}
 	scheme, tok, _ := strings.Cut(h, " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return nil, ErrNoToken
+		return "", ErrNoToken
 	}
 	tok = strings.TrimLeft(tok, " ")
 	if tok == "" {
-		return nil, fmt.Errorf("%w: empty bearer token", ErrMalformedToken)
+		return "", fmt.Errorf("%w: empty bearer token", ErrMalformedToken)
 	}
-	return a.Authenticate(ex.Context(), tok)
+	return tok, nil
 }
 
 // writeError answers a request with err (see Adapter.WriteError).

@@ -39,6 +39,7 @@ func (s *keyStore) Session(context.Context, string) (*Session, error)        { r
 func (s *keyStore) Sessions(context.Context, string) ([]*Session, error)     { return nil, errUnused }
 func (s *keyStore) Rotate(context.Context, Rotation) (*Session, error)       { return nil, errUnused }
 func (s *keyStore) EndSession(context.Context, string) (*Session, error)     { return nil, errUnused }
+func (s *keyStore) EndSessions(context.Context, string) ([]*Session, error)  { return nil, errUnused }
 func (s *keyStore) Purge(context.Context, time.Time) (int, error)            { return 0, errUnused }
 func (s *keyStore) Consume(context.Context, string, time.Time) (bool, error) { return false, errUnused }
 func (s *keyStore) Close() error                                             { return nil }

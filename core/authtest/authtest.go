@@ -256,6 +256,14 @@ func (s *failStore) EndSession(ctx context.Context, sid string) (*core.Session, 
 	return s.Store.EndSession(ctx, sid)
 }
 
+func (s *failStore) EndSessions(ctx context.Context, subject string) ([]*core.Session, error) {
+	s.writes.Add(1)
+	if s.down.Load() {
+		return nil, errDown
+	}
+	return s.Store.EndSessions(ctx, subject)
+}
+
 func (s *failStore) LoadOrStoreKey(ctx context.Context, name string, value []byte) ([]byte, error) {
 	s.writes.Add(1)
 	if s.down.Load() {

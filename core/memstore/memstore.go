@@ -157,6 +157,28 @@ func (s *Store) EndSession(_ context.Context, sid string) (*core.Session, error)
 	return sess, nil
 }
 
+// EndSessions deletes every session of subject and revokes each one's id until its
+// AccessExpiresAt, under one hold of the write lock. It returns the sessions as they
+// were, in no particular order; none is an empty list.
+func (s *Store) EndSessions(_ context.Context, subject string) ([]*core.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, core.ErrStoreClosed
+	}
+	ids := s.subjects[subject]
+	ended := make([]*core.Session, 0, len(ids))
+	for id := range ids {
+		ended = append(ended, s.sessions[id])
+	}
+	for _, sess := range ended {
+		s.deleteSession(sess)
+		s.revoke(s.sids, kindSessionRevocation, sess.ID, sess.AccessExpiresAt)
+	}
+	// Deleted, so no one else holds them: no copies needed.
+	return ended, nil
+}
+
 // LoadOrStoreKey returns a copy of the value stored under name, storing a copy of value
 // first if there is none.
 func (s *Store) LoadOrStoreKey(_ context.Context, name string, value []byte) ([]byte, error) {

@@ -26,6 +26,13 @@ import (
 //     is (nil, nil); Sessions lists exactly the subject's sessions.
 //   - EndSession: returns the session as it was, deletes it, revokes its id until its
 //     AccessExpiresAt (and no longer, as Purge shows); an unknown id is (nil, nil).
+//   - EndSessions: ends exactly the subject's sessions (not those of subjects that
+//     share a prefix, differ in case or hold a 0 byte), returns them as stored last,
+//     revokes each until its own AccessExpiresAt (and no longer, as Purge shows); a
+//     subject without sessions is (empty, nil); racing CreateSession, each session is
+//     either returned by exactly one call, deleted and revoked, or left stored and not
+//     revoked; racing Rotate, nothing of any session is left and a rotation that won
+//     is covered; with a cancelled context it ends all or nothing.
 //   - Rotate: every bullet of the contract, each boundary at the exact instant (at
 //     ExpiresAt, IdleExpiresAt or PreviousUntil is too late, a nanosecond before is not),
 //     failures change nothing, and of 50 concurrent rotations of one token exactly one
@@ -43,8 +50,8 @@ import (
 //     recomputed after Rotate), keeps the rest, and counts what it deleted.
 //   - Concurrency: mixed concurrent calls lose no write, and EndSession racing Rotate
 //     leaves no part of the session behind.
-//   - Closed: after Close every method, Close included, returns an error matching
-//     core.ErrStoreClosed (and so core.ErrStoreUnavailable).
+//   - Closed: after Close every method, EndSessions and Close included, returns an
+//     error matching core.ErrStoreClosed (and so core.ErrStoreUnavailable).
 //   - CanceledContext: a method given a cancelled context may fail, but if it answers,
 //     the answer is right, and a failure is never an answer (such as ErrRefreshReused)
 //     nor a half-done write.
@@ -79,6 +86,7 @@ func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
 		{"Revocation", testRevocation},
 		{"Sessions", testSessions},
 		{"EndSession", testEndSession},
+		{"EndSessions", testEndSessions},
 		{"Rotate", testRotate},
 		{"Keys", testKeys},
 		{"Consume", testConsume},
