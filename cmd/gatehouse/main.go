@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/gatehouse-auth/gatehouse/storage/boltstore"
+	"github.com/gatehouse-auth/gatehouse/storage/pgstore"
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
 	"github.com/gatehouse-auth/gatehouse/storage/storeurl"
 	"github.com/redis/go-redis/v9"
@@ -162,6 +163,9 @@ Stores are named as the GATEHOUSE_STORE setting names them:
 
 	bolt:PATH             a bbolt file; a server that runs keeps it locked: stop it first
 	redis://host:port/db  a Redis database (rediss:// for TLS), keys under "gatehouse:"
+	postgres://user:password@host:port/database?sslmode=…
+	                      a PostgreSQL database (postgresql:// too), tables
+	                      public.gatehouse_*, created when missing
 
 Exit status: 0 on success, 1 when the operation failed, 2 for a wrong command line.
 `
@@ -200,7 +204,7 @@ func parseStore(flag, raw string) (store, error) {
 		return store{}, usagef("--%s: %s", flag, brief(err))
 	}
 	if loc.Kind == storeurl.Memory {
-		return store{}, usagef("--%s: memory is an empty store of this process, with nothing to operate on: name a bolt: or redis:// store", flag)
+		return store{}, usagef("--%s: memory is an empty store of this process, with nothing to operate on: name a bolt:, redis:// or postgres:// store", flag)
 	}
 	return store{raw, loc}, nil
 }
@@ -213,6 +217,7 @@ func (st store) open(ctx context.Context, create bool) (core.Store, error) {
 	opts := []storeurl.Option{
 		storeurl.WithLogger(quiet),
 		storeurl.WithBoltOptions(boltstore.WithPurgeInterval(0)),
+		storeurl.WithPostgresOptions(pgstore.WithPurgeInterval(0)),
 	}
 	if !create {
 		opts = append(opts, storeurl.WithoutCreate())
@@ -242,12 +247,16 @@ func openError(loc storeurl.Location, err error) error {
 		return fmt.Errorf("%s is damaged or not a gatehouse store%s", loc, detail)
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s does not exist", loc)
-	case errors.Is(err, redisstore.ErrEvictionPolicy):
+	case errors.Is(err, redisstore.ErrEvictionPolicy), errors.Is(err, pgstore.ErrSchema):
 		return fmt.Errorf("%s: %s", loc, brief(err))
 	case loc.Kind == storeurl.Redis && errors.As(err, &op):
 		return fmt.Errorf("cannot reach Redis at %s: %v", loc, op)
 	case loc.Kind == storeurl.Redis && errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("cannot reach Redis at %s: no answer within %v", loc, openTimeout)
+	case loc.Kind == storeurl.Postgres && errors.As(err, &op):
+		return fmt.Errorf("cannot reach PostgreSQL at %s: %v", loc, op)
+	case loc.Kind == storeurl.Postgres && errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("cannot reach PostgreSQL at %s: no answer within %v", loc, openTimeout)
 	}
 	return errors.New(brief(err))
 }
@@ -274,6 +283,9 @@ func storeError(loc store, what string, err error) error {
 	var op *net.OpError
 	if loc.Kind == storeurl.Redis && errors.As(err, &op) {
 		return fmt.Errorf("%s: lost Redis at %s: %v", what, loc, op)
+	}
+	if loc.Kind == storeurl.Postgres && errors.As(err, &op) {
+		return fmt.Errorf("%s: lost PostgreSQL at %s: %v", what, loc, op)
 	}
 	return fmt.Errorf("%s: %s: %s", what, loc, brief(err))
 }
@@ -308,8 +320,9 @@ func closeStore(s core.Store, loc store, err *error) {
 	}
 }
 
-// sameStore reports whether a and b name one store: one bolt file, or one Redis
-// database (by address as written: two names of one host are not recognized).
+// sameStore reports whether a and b name one store: one bolt file, or one Redis or
+// PostgreSQL database (by address as written: two names of one host are not
+// recognized).
 func sameStore(a, b store) bool {
 	if a.Kind != b.Kind {
 		return false
@@ -327,7 +340,7 @@ func sameStore(a, b store) bool {
 		ib, errB := os.Stat(pb)
 		return errA == nil && errB == nil && os.SameFile(ia, ib)
 	}
-	return a.Addr == b.Addr && a.DB == b.DB
+	return a.Addr == b.Addr && a.DB == b.DB && a.Database == b.Database
 }
 
 // noArgs refuses positional arguments.

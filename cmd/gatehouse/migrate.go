@@ -35,6 +35,8 @@ overwrites the destination's keys with the source's.
 
 Stop the servers that use the source first. A bolt source is locked while a server
 has it open; a Redis source is not, and writes made while migrate runs may be missed.
+A PostgreSQL source is read in one snapshot, and a PostgreSQL destination gets its
+tables created (schema public, prefix gatehouse_) if they are missing.
 The source is not changed. A Redis destination drops at once the entries that have
 expired by its clock. The record of which sign-in states were used is not copied: a
 state lives ten minutes, and one used within ten minutes before the move can be used
@@ -43,7 +45,7 @@ once more on the destination, where the provider's one-time code still stops it.
 		from := fs.String("from", "", "copy from the store at `URL`; a bolt file must exist")
 		to := fs.String("to", "", "copy into the store at `URL`; a bolt file is created if missing")
 		force := fs.Bool("force", false, "overwrite the destination's keys when they differ from the source's")
-		batch := fs.Int("batch", defaultBatch, "write `N` entries per transaction (bolt) or script (Redis)")
+		batch := fs.Int("batch", defaultBatch, "write `N` entries per transaction (bolt, PostgreSQL) or script (Redis)")
 		return func(ctx context.Context, c *cli) error {
 			if err := c.noArgs(); err != nil {
 				return err

@@ -4,6 +4,8 @@
 //	bolt:PATH                              a bbolt file (boltstore), created if missing
 //	redis://[user:password@]host:port/db   a Redis database (redisstore)
 //	rediss://…                             the same over TLS
+//	postgres://[user:password@]host:port/database?sslmode=…
+//	                                       a PostgreSQL database (pgstore); postgresql:// too
 //	memory                                 an empty in-memory store (memstore)
 //
 // This is the GATEHOUSE_STORE setting of the example servers.
@@ -18,14 +20,19 @@
 // # Errors
 //
 // A URL that names no store it knows, a bolt: URL without a path, a Redis URL without a
-// host or with a bad database number are refused by Parse, and so by Open before it
-// touches anything, with an error matching core.ErrConfig. So are a bolt path that is
-// a directory or lies in a directory that does not exist (Open does not create
-// directories), and, with WithoutCreate, a bolt file that does not exist (that error
-// matches fs.ErrNotExist too). Failures to open a store that is named correctly are the
-// store's own: boltstore.ErrLocked when another process has the file, boltstore.ErrCorrupt
-// for a damaged one, and errors matching core.ErrStoreUnavailable when Redis cannot be
-// reached. Errors never show a Redis password: URLs are printed with it replaced.
+// host or with a bad database number, and a PostgreSQL URL that pgx cannot read are
+// refused by Parse, and so by Open before it touches anything, with an error matching
+// core.ErrConfig. So are a bolt path that is a directory or lies in a directory that
+// does not exist (Open does not create directories), and, with WithoutCreate, a bolt
+// file that does not exist (that error matches fs.ErrNotExist too). Failures to open a
+// store that is named correctly are the store's own: boltstore.ErrLocked when another
+// process has the file, boltstore.ErrCorrupt for a damaged one, boltstore.ErrReadableFile
+// (matching core.ErrConfig, naming the file and chmod 600) for one that group or others
+// may read, unless WithBoltOptions passes boltstore.InsecureAllowReadableFile,
+// pgstore.ErrSchema for a
+// PostgreSQL schema it may not migrate, and errors matching core.ErrStoreUnavailable
+// when Redis or PostgreSQL cannot be reached. Errors never show a Redis or PostgreSQL
+// password: URLs are printed with it replaced.
 //
 // # Redis
 //
@@ -36,6 +43,17 @@
 // parameters, and WithRedisClientOptions, override them. The store returned owns the
 // client: Close closes both. It is not a *redisstore.Store but wraps one; it
 // implements core.Migrator like the others.
+//
+// # PostgreSQL
+//
+// Open makes a pgx pool from the URL (pgxpool.ParseConfig: pool_max_conns and the other
+// pool_ parameters, sslmode, connect_timeout …) and gives it to pgstore.New, which
+// migrates the schema unless WithPostgresOptions(pgstore.WithoutMigrate()) says
+// otherwise. Unless the URL sets connect_timeout, a connection attempt gives up after
+// DefaultDialTimeout, so that a database that is down is an error in seconds.
+// WithPostgresPoolConfig changes the pool's configuration, WithPostgresOptions the
+// store's (schema, table prefix …). The store returned owns the pool: Close closes
+// both. It is not a *pgstore.Store but wraps one; it implements core.Migrator.
 //
 // # What it does not do
 //

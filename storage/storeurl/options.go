@@ -5,12 +5,15 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/storage/boltstore"
+	"github.com/gatehouse-auth/gatehouse/storage/pgstore"
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 )
 
 // DefaultDialTimeout is how long Open's Redis client waits for a connection, unless
-// the URL's dial_timeout says otherwise: long enough for a distant Redis, short
+// the URL's dial_timeout says otherwise, and Open's PostgreSQL pool unless its
+// connect_timeout does: long enough for a distant Redis, short
 // enough that one that is down fails the start in seconds.
 const DefaultDialTimeout = 2 * time.Second
 
@@ -18,11 +21,13 @@ const DefaultDialTimeout = 2 * time.Second
 type Option func(*options)
 
 type options struct {
-	bolt        []boltstore.Option
-	redis       []redisstore.Option
-	redisClient []func(*redis.Options)
-	logger      *slog.Logger
-	noCreate    bool
+	bolt         []boltstore.Option
+	redis        []redisstore.Option
+	redisClient  []func(*redis.Options)
+	postgres     []pgstore.Option
+	postgresPool []func(*pgxpool.Config)
+	logger       *slog.Logger
+	noCreate     bool
 }
 
 // WithBoltOptions passes opts to boltstore.Open when the URL names a bolt file.
@@ -42,9 +47,22 @@ func WithRedisClientOptions(fn func(*redis.Options)) Option {
 	return func(o *options) { o.redisClient = append(o.redisClient, fn) }
 }
 
-// WithLogger sets the logger of the bolt or Redis store (boltstore.WithLogger,
-// redisstore.WithLogger); options passed with WithBoltOptions or WithRedisOptions
-// take precedence. It does not change go-redis's own logger, which is global
+// WithPostgresOptions passes opts to pgstore.New when the URL names a PostgreSQL
+// database.
+func WithPostgresOptions(opts ...pgstore.Option) Option {
+	return func(o *options) { o.postgres = append(o.postgres, opts...) }
+}
+
+// WithPostgresPoolConfig calls fn with the configuration of the pgx pool Open makes,
+// after the URL and the fail-fast connect timeout (see the package doc) are applied,
+// so that fn can change any of it: pool size, timeouts, TLS, a tracer.
+func WithPostgresPoolConfig(fn func(*pgxpool.Config)) Option {
+	return func(o *options) { o.postgresPool = append(o.postgresPool, fn) }
+}
+
+// WithLogger sets the logger of the bolt, Redis or PostgreSQL store
+// (boltstore.WithLogger, redisstore.WithLogger, pgstore.WithLogger); options passed
+// with WithBoltOptions, WithRedisOptions or WithPostgresOptions take precedence. It does not change go-redis's own logger, which is global
 // (redis.SetLogger).
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }

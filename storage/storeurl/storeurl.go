@@ -5,15 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gatehouse-auth/gatehouse/storage/boltstore"
+	"github.com/gatehouse-auth/gatehouse/storage/pgstore"
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -22,13 +27,15 @@ type Kind string
 
 // The kinds of store.
 const (
-	Bolt   Kind = "bolt"   // bolt:PATH
-	Redis  Kind = "redis"  // redis:// or rediss://
-	Memory Kind = "memory" // memory
+	Bolt  Kind = "bolt"  // bolt:PATH
+	Redis Kind = "redis" // redis:// or rediss://
+	// Postgres is postgres:// or postgresql://.
+	Postgres Kind = "postgres"
+	Memory   Kind = "memory" // memory
 )
 
 // forms is what every error about an unknown URL lists.
-const forms = "want bolt:PATH, redis://host:port/db, rediss://host:port/db or memory"
+const forms = "want bolt:PATH, redis://host:port/db, rediss://host:port/db, postgres://host:port/database or memory"
 
 // Location is what a store URL names, as Parse reads it.
 type Location struct {
@@ -36,10 +43,14 @@ type Location struct {
 	// Path is the file of a bolt: URL, as written: a relative path is relative to the
 	// working directory.
 	Path string
-	// Addr (host:port), DB and TLS (rediss://) describe a Redis URL.
+	// Addr (host:port), DB and TLS (rediss://) describe a Redis URL. Addr is the
+	// host:port of a PostgreSQL URL too (the first, if it lists several), and TLS
+	// says that its sslmode requires TLS.
 	Addr string
 	DB   int
 	TLS  bool
+	// Database is the database of a PostgreSQL URL.
+	Database string
 
 	raw string
 }
@@ -47,15 +58,16 @@ type Location struct {
 // String returns the URL the location was parsed from, with its password, if any,
 // replaced by "xxxxx".
 func (l Location) String() string {
-	if l.Kind == Redis {
+	if l.Kind == Redis || l.Kind == Postgres {
 		return redact(l.raw)
 	}
 	return l.raw // a path: not a URL to reformat
 }
 
 // Parse reads a store URL without opening anything. It fails, with an error matching
-// core.ErrConfig, for a URL of an unknown kind, a bolt: URL without a path, and a Redis
-// URL that redis.ParseURL refuses or that names no host.
+// core.ErrConfig, for a URL of an unknown kind, a bolt: URL without a path, a Redis
+// URL that redis.ParseURL refuses or that names no host, and a PostgreSQL URL that
+// pgxpool.ParseConfig refuses.
 func Parse(raw string) (Location, error) {
 	loc := Location{raw: raw}
 	switch {
@@ -68,6 +80,8 @@ func Parse(raw string) (Location, error) {
 		return parseBolt(loc)
 	case strings.HasPrefix(raw, "redis://"), strings.HasPrefix(raw, "rediss://"):
 		return parseRedis(loc)
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		return parsePostgres(loc)
 	}
 	return loc, fmt.Errorf("%w: storeurl: unknown store %q: %s", core.ErrConfig, redact(raw), forms)
 }
@@ -117,7 +131,7 @@ func parseRedis(loc Location) (Location, error) {
 }
 
 // Open opens the store url names (see the package doc). ctx bounds the connection to
-// Redis and its first commands; a bolt file waits for its lock as long as the lock
+// Redis or PostgreSQL and its first commands; a bolt file waits for its lock as long as the lock
 // timeout (boltstore.WithLockTimeout, 1 s by default) instead.
 func Open(ctx context.Context, raw string, opts ...Option) (core.Store, error) {
 	loc, err := Parse(raw)
@@ -133,6 +147,8 @@ func Open(ctx context.Context, raw string, opts ...Option) (core.Store, error) {
 		return memstore.New(), nil
 	case Bolt:
 		return openBolt(loc, o)
+	case Postgres:
+		return openPostgres(ctx, loc, o)
 	default:
 		return openRedis(ctx, loc, o)
 	}
@@ -201,6 +217,82 @@ func openRedis(ctx context.Context, loc Location, o options) (core.Store, error)
 		return nil, fmt.Errorf("storeurl: %s: %w", loc, err)
 	}
 	return &redisStore{Store: s, client: client}, nil
+}
+
+func parsePostgres(loc Location) (Location, error) {
+	loc.Kind = Postgres
+	cfg, err := pgxpool.ParseConfig(loc.raw)
+	if err != nil {
+		// pgx's message may quote the URL, password included: say less.
+		return loc, fmt.Errorf("%w: storeurl: %s is not a PostgreSQL URL, such as "+
+			"postgres://user:password@127.0.0.1:5432/app?sslmode=disable (%s)", core.ErrConfig, redact(loc.raw), pgReason(err))
+	}
+	cc := cfg.ConnConfig
+	loc.Addr = net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
+	loc.Database = cc.Database
+	// TLS when every attempt uses it (sslmode require, verify-ca, verify-full), not
+	// when a plain connection may follow a refusal (allow, prefer).
+	loc.TLS = cc.TLSConfig != nil
+	for _, fb := range cc.Fallbacks {
+		loc.TLS = loc.TLS && fb.TLSConfig != nil
+	}
+	return loc, nil
+}
+
+// pgReason is what pgx says is wrong with a connection string, without the string.
+func pgReason(err error) string {
+	var perr *pgconn.ParseConfigError
+	if errors.As(err, &perr) && perr.Unwrap() != nil {
+		return perr.Unwrap().Error()
+	}
+	if errors.As(err, &perr) {
+		return "unreadable"
+	}
+	return err.Error()
+}
+
+func openPostgres(ctx context.Context, loc Location, o options) (core.Store, error) {
+	cfg, err := pgxpool.ParseConfig(loc.raw) // Parse checked it
+	if err != nil {
+		return nil, fmt.Errorf("%w: storeurl: %s: %s", core.ErrConfig, loc, pgReason(err))
+	}
+	if !mustQuery(loc.raw).Has("connect_timeout") {
+		cfg.ConnConfig.ConnectTimeout = DefaultDialTimeout
+	}
+	for _, fn := range o.postgresPool {
+		fn(cfg)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: storeurl: %s: %w", core.ErrConfig, loc, err)
+	}
+	ps := o.postgres
+	if o.logger != nil {
+		ps = append([]pgstore.Option{pgstore.WithLogger(o.logger)}, ps...)
+	}
+	s, err := pgstore.New(ctx, pool, ps...)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("storeurl: %s: %w", loc, err)
+	}
+	return &pgStore{Store: s, pool: pool}, nil
+}
+
+// pgStore is a pgstore.Store that owns its pool.
+type pgStore struct {
+	*pgstore.Store
+	pool *pgxpool.Pool
+}
+
+var _ core.Migrator = (*pgStore)(nil)
+
+// Close closes the store, then its pool.
+func (s *pgStore) Close() error {
+	if err := s.Store.Close(); err != nil {
+		return err // closed already: so is the pool
+	}
+	s.pool.Close()
+	return nil
 }
 
 func mustQuery(raw string) url.Values {

@@ -14,9 +14,13 @@ import (
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gatehouse-auth/gatehouse/storage/boltstore"
+	"github.com/gatehouse-auth/gatehouse/storage/pgstore"
+	"github.com/gatehouse-auth/gatehouse/storage/pgstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore/redistest"
 	"github.com/gatehouse-auth/gatehouse/storage/storeurl"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -37,6 +41,9 @@ func TestParse(t *testing.T) {
 		{"redis://:s3cret@redis.internal:6380/2", storeurl.Location{Kind: storeurl.Redis, Addr: "redis.internal:6380", DB: 2}},
 		{"redis://localhost", storeurl.Location{Kind: storeurl.Redis, Addr: "localhost:6379"}},
 		{"rediss://redis.example.com:6380/1?dial_timeout=5s", storeurl.Location{Kind: storeurl.Redis, Addr: "redis.example.com:6380", DB: 1, TLS: true}},
+		{"postgres://gh:s3cret@127.0.0.1:5433/app?sslmode=disable", storeurl.Location{Kind: storeurl.Postgres, Addr: "127.0.0.1:5433", Database: "app"}},
+		{"postgresql://db.internal/app?sslmode=require", storeurl.Location{Kind: storeurl.Postgres, Addr: "db.internal:5432", Database: "app", TLS: true}},
+		{"postgres://db.internal/app?sslmode=prefer", storeurl.Location{Kind: storeurl.Postgres, Addr: "db.internal:5432", Database: "app"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.url, func(t *testing.T) {
@@ -44,7 +51,8 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if got.Kind != tc.want.Kind || got.Path != tc.want.Path || got.Addr != tc.want.Addr || got.DB != tc.want.DB || got.TLS != tc.want.TLS {
+			if got.Kind != tc.want.Kind || got.Path != tc.want.Path || got.Addr != tc.want.Addr || got.DB != tc.want.DB ||
+				got.TLS != tc.want.TLS || got.Database != tc.want.Database {
 				t.Errorf("Parse = %+v, want %+v", got, tc.want)
 			}
 		})
@@ -57,7 +65,7 @@ func TestParseRefuses(t *testing.T) {
 		says      string // the error contains it
 	}{
 		{"empty", "", "empty store URL"},
-		{"unknown scheme", "postgres://db/gatehouse", `unknown store "postgres://db/gatehouse"`},
+		{"unknown scheme", "mysql://db/gatehouse", `unknown store "mysql://db/gatehouse"`},
 		{"a bare path", "gatehouse.db", "want bolt:PATH"},
 		{"memory with a colon", "memory:", "unknown store"},
 		{"capitals", "Memory", "unknown store"},
@@ -70,6 +78,8 @@ func TestParseRefuses(t *testing.T) {
 		{"redis bad database", "redis://127.0.0.1:6379/zero", "invalid database number"},
 		{"redis bad port", "redis://127.0.0.1:http/0", "not a Redis URL"},
 		{"redis bad option", "redis://127.0.0.1:6379/0?dial_timeout=soon", "dial_timeout"},
+		{"postgres bad sslmode", "postgres://db/app?sslmode=bogus", "not a PostgreSQL URL"},
+		{"postgres bad port", "postgresql://db:http/app", "not a PostgreSQL URL"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,8 +107,9 @@ func TestPasswordsNeverShow(t *testing.T) {
 		"redis://user:hunter2-secret@127.0.0.1:http/0",
 		"rediss://user:hunter2-secret@/0",
 		"redis://user:hunter2-secret@127.0.0.1:6379/0?dial_timeout=soon",
-		"postgres://user:hunter2-secret@db/x",
-		"redis://user:hunter2-secret@127.0.0.1:1/0", // parses, then fails to connect
+		"postgres://user:hunter2-secret@db/x?sslmode=bogus",
+		"postgres://user:hunter2-secret@127.0.0.1:1/x?sslmode=disable", // parses, then fails to connect
+		"redis://user:hunter2-secret@127.0.0.1:1/0",                    // parses, then fails to connect
 	} {
 		_, err := storeurl.Open(ctx, raw)
 		if err == nil {
@@ -198,6 +209,29 @@ func TestOpenBolt(t *testing.T) {
 			}
 		})
 	}
+	t.Run("file readable by others", func(t *testing.T) {
+		// The same error as boltstore.Open's, naming the file and the fix, and the file
+		// left as it was; opened with boltstore.InsecureAllowReadableFile.
+		if err := os.Chmod(path, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chmod(path, 0o600)
+		_, err := storeurl.Open(ctx, "bolt:"+path)
+		if !errors.Is(err, boltstore.ErrReadableFile) || !errors.Is(err, core.ErrConfig) ||
+			!strings.Contains(err.Error(), "chmod 600 "+path) {
+			t.Errorf("Open: error = %v, want boltstore.ErrReadableFile naming the file and chmod 600", err)
+		}
+		if info, err := os.Stat(path); err != nil {
+			t.Fatal(err)
+		} else if mode := info.Mode().Perm(); mode != 0o644 {
+			t.Errorf("file after the refused Open has mode %04o, want 0644 left alone", mode)
+		}
+		s, err := storeurl.Open(ctx, "bolt:"+path, storeurl.WithBoltOptions(boltstore.InsecureAllowReadableFile()))
+		if err != nil {
+			t.Fatalf("Open with boltstore.InsecureAllowReadableFile: %v", err)
+		}
+		s.Close()
+	})
 	t.Run("damaged file", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "garbage.db")
 		if err := os.WriteFile(bad, []byte(strings.Repeat("not a bbolt file ", 1000)), 0o600); err != nil {
@@ -285,6 +319,97 @@ func TestOpenRedisUnreachable(t *testing.T) {
 	// go-redis's defaults (5 dial attempts, 3 retries) take over a second.
 	if took > time.Second {
 		t.Errorf("Open of a Redis that is down took %v; it must fail fast", took)
+	}
+}
+
+func TestOpenPostgres(t *testing.T) {
+	srv := pgtest.Start(t)
+	s, err := storeurl.Open(ctx, srv.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.(core.Migrator); !ok {
+		t.Errorf("Open(postgres://…) = %T, which is no core.Migrator", s)
+	}
+	if _, err := s.LoadOrStoreKey(ctx, "signing/HS256", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	// The database of the URL, and pgstore's default schema and prefix.
+	c, err := pgx.Connect(ctx, srv.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var v []byte
+	if err := c.QueryRow(ctx, "SELECT value FROM "+pgx.Identifier{pgstore.DefaultSchema, pgstore.DefaultTablePrefix + "keys"}.Sanitize()+
+		" WHERE name = $1", []byte("signing/HS256")).Scan(&v); err != nil || string(v) != "v" {
+		t.Errorf("the key Open's store wrote = %q, %v", v, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); !errors.Is(err, core.ErrStoreClosed) {
+		t.Errorf("second Close: %v, want core.ErrStoreClosed", err)
+	}
+
+	t.Run("postgresql scheme, options reach the store and the pool", func(t *testing.T) {
+		var timeout time.Duration
+		url := strings.Replace(srv.URL("postgres"), "postgres://", "postgresql://", 1) + "&connect_timeout=7"
+		s, err := storeurl.Open(ctx, url,
+			storeurl.WithPostgresOptions(pgstore.WithSchema("app")),
+			storeurl.WithPostgresPoolConfig(func(c *pgxpool.Config) { timeout = c.ConnConfig.ConnectTimeout }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if timeout != 7*time.Second {
+			t.Errorf("connect timeout %v, want the URL's 7s", timeout)
+		}
+		if err := s.RevokeToken(ctx, "jti-1", time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM app.gatehouse_revocations").Scan(&n); err != nil || n != 1 {
+			t.Errorf("revocations in schema app = %d, %v: the schema option did not reach the store", n, err)
+		}
+	})
+
+	t.Run("fail-fast settings", func(t *testing.T) {
+		var timeout time.Duration
+		s, err := storeurl.Open(ctx, srv.URL("postgres"),
+			storeurl.WithPostgresPoolConfig(func(c *pgxpool.Config) { timeout = c.ConnConfig.ConnectTimeout }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if timeout != storeurl.DefaultDialTimeout {
+			t.Errorf("connect timeout %v, want %v", timeout, storeurl.DefaultDialTimeout)
+		}
+	})
+
+	t.Run("schema not migrated", func(t *testing.T) {
+		_, err := storeurl.Open(ctx, srv.URL("postgres"), storeurl.WithPostgresOptions(
+			pgstore.WithSchema("never_migrated"), pgstore.WithoutMigrate()))
+		if !errors.Is(err, pgstore.ErrSchema) {
+			t.Errorf("Open: %v, want %v", err, pgstore.ErrSchema)
+		}
+	})
+}
+
+func TestOpenPostgresUnreachable(t *testing.T) {
+	addr := closedPort(t)
+	url := "postgres://gh:hunter2@" + addr + "/app?sslmode=disable"
+	start := time.Now()
+	_, err := storeurl.Open(ctx, url)
+	took := time.Since(start)
+	if !errors.Is(err, core.ErrStoreUnavailable) || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("Open: error = %v, want core.ErrStoreUnavailable saying the connection was refused", err)
+	}
+	if !strings.Contains(err.Error(), "postgres://gh:xxxxx@"+addr+"/app") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Open: error %q does not name the URL without its password", err)
+	}
+	if took > time.Second {
+		t.Errorf("Open of a PostgreSQL that is down took %v; it must fail fast", took)
 	}
 }
 
