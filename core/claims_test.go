@@ -202,3 +202,38 @@ func TestClaimNamesRefused(t *testing.T) {
 		t.Errorf("plain custom claims refused: %v", err)
 	}
 }
+
+// TestSignedPayloadWithRepeatedName: a token whose signature is good but whose payload
+// names a claim twice, or spells a registered one another way, never authenticates as
+// anything but what its exact names say (SECURITY.md case 42). The signature is made
+// with the app's own key: only gatehouse, or whoever holds the key, could make it.
+func TestSignedPayloadWithRepeatedName(t *testing.T) {
+	e := newEnv(t)
+	tok := e.issue(alice)
+	h, _, _ := split(t, tok.AccessToken)
+	exp, iat := base.Add(time.Hour).Unix(), base.Unix()
+	claims := fmt.Sprintf(`"iss":%q,"aud":%q,"exp":%d,"iat":%d,"jti":"j1","sid":%q`, testIssuer, testAudience, exp, iat, tok.Session.ID)
+	for name, payload := range map[string]string{
+		"sub twice":     `{` + claims + `,"sub":"` + alice.Subject + `","sub":"` + bob.Subject + `"}`,
+		"sid twice":     `{` + claims + `,"sub":"` + alice.Subject + `","sid":"other"}`,
+		"exp twice":     `{` + claims + `,"sub":"` + alice.Subject + `","exp":99999999999}`,
+		"custom twice":  `{` + claims + `,"sub":"` + alice.Subject + `","role":"user","role":"admin"}`,
+		"sub by escape": `{` + claims + `,"sub":"` + alice.Subject + `","\u0073ub":"` + bob.Subject + `"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			wantIs(t, "Authenticate", e.authErr(forge(h, seg(payload), hsSigner)), core.ErrMalformedToken)
+		})
+	}
+	// Other spellings are custom claims: the registered ones stand.
+	for name, payload := range map[string]string{
+		"Sub":    `{` + claims + `,"sub":"` + alice.Subject + `","Sub":"` + bob.Subject + `"}`,
+		"long s": `{` + claims + `,"sub":"` + alice.Subject + `","ſub":"` + bob.Subject + `","ſid":"x"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := e.mustAuth(forge(h, seg(payload), hsSigner))
+			if c.Subject != alice.Subject || c.SessionID != tok.Session.ID {
+				t.Errorf("subject %q, session %q: a look-alike name overrode a registered claim", c.Subject, c.SessionID)
+			}
+		})
+	}
+}
