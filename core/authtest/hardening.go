@@ -3,10 +3,12 @@ package authtest
 import (
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/oauth2-proxy/mockoidc"
 )
 
 // testHardening: the attacks of the outside review (SECURITY.md cases 41, 43, 47) that
@@ -66,6 +68,11 @@ func testHardening(t *testing.T, s *suite) {
 			t.Fatal(err)
 		}
 		good := cb.String()
+		var exchanges atomic.Int64
+		e.idp.set(mockoidc.TokenEndpoint, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+			exchanges.Add(1)
+			next.ServeHTTP(w, r)
+		})
 		before := e.store.writes.Load()
 		for _, q := range []url.Values{
 			{},                                 // no code
@@ -82,8 +89,15 @@ func testHardening(t *testing.T, s *suite) {
 		if n := e.store.writes.Load() - before; n != 0 {
 			t.Errorf("%d store writes for callbacks without a well-formed code", n)
 		}
-		// The state was not spent by any of them: the real callback still signs in.
+		if n := exchanges.Load(); n != 0 {
+			t.Errorf("%d calls to the provider's token endpoint for callbacks without a well-formed code", n)
+		}
+		// The state was not spent by any of them: the real callback still signs in, and
+		// the interceptor does see its exchange.
 		b.callback(good, true).tokens(t)
+		if exchanges.Load() == 0 {
+			t.Error("the token endpoint interceptor saw no exchange for a real sign-in")
+		}
 	})
 }
 
