@@ -2,9 +2,10 @@
 # A throwaway redis-server for gatehouse's tests.
 #
 #   scripts/redis-test-server.sh ensure
-#       Install redis-server if it is missing (apt-get, as root), else fail with one
-#       line. `make test` runs this: the tests of storage/redisstore start their own
-#       servers on free loopback ports, stop and restart them, and need nothing else.
+#       Install redis-server and redis-cli if either is missing (apt-get, as root),
+#       else fail with one line. `make test` runs this: the tests of storage/redisstore
+#       start their own servers on free loopback ports, stop and restart them, and join
+#       three of them into a Redis Cluster with redis-cli; they need nothing else.
 #
 #   eval "$(scripts/redis-test-server.sh start)"
 #       Start one server on a free port of 127.0.0.1 (protected mode, appendonly, its
@@ -22,17 +23,25 @@ die() {
 }
 
 ensure() {
-	command -v redis-server >/dev/null 2>&1 && return 0
+	local missing=()
+	command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+	# redis-cli joins the nodes of the tests' Redis Cluster (redis-cli --cluster create).
+	# Debian ships it in redis-tools, which redis-server depends on.
+	command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+	[ ${#missing[@]} -eq 0 ] && return 0
+	local what="${missing[*]}"
+	what=${what/redis-tools/redis-cli (package redis-tools)}
 	if [ "$(id -u)" -ne 0 ]; then
-		die "redis-server is missing: install it (sudo apt-get install -y redis-server) and run again"
+		die "$what missing: install it (sudo apt-get install -y ${missing[*]}) and run again"
 	fi
 	command -v apt-get >/dev/null 2>&1 ||
-		die "redis-server is missing and apt-get is not available: install redis-server and run again"
-	echo "redis-test-server: installing redis-server with apt-get" >&2
+		die "$what missing and apt-get is not available: install it and run again"
+	echo "redis-test-server: installing ${missing[*]} with apt-get" >&2
 	export DEBIAN_FRONTEND=noninteractive
-	{ apt-get update -qq && apt-get install -y -qq redis-server; } >&2 ||
-		die "apt-get install redis-server failed"
+	{ apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } >&2 ||
+		die "apt-get install ${missing[*]} failed"
 	command -v redis-server >/dev/null 2>&1 || die "redis-server is still missing after apt-get install"
+	command -v redis-cli >/dev/null 2>&1 || die "redis-cli is still missing after apt-get install redis-tools"
 }
 
 start() {

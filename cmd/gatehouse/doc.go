@@ -11,7 +11,8 @@
 //
 // Stores are named as the GATEHOUSE_STORE setting of the example servers names them
 // (package storeurl): bolt:PATH for a bbolt file, redis://host:port/db or rediss://…
-// for Redis, with redisstore's default key prefix, postgres://… or postgresql://… for
+// for Redis, redis+cluster://host:port,host:port or rediss+cluster://… for a Redis
+// Cluster, both with redisstore's default key prefix, postgres://… or postgresql://… for
 // PostgreSQL, with pgstore's default schema and table prefix (public.gatehouse_*). A
 // bolt file must exist, but for the destination of migrate, which is created; so are
 // PostgreSQL's tables.

@@ -163,6 +163,8 @@ Stores are named as the GATEHOUSE_STORE setting names them:
 
 	bolt:PATH             a bbolt file; a server that runs keeps it locked: stop it first
 	redis://host:port/db  a Redis database (rediss:// for TLS), keys under "gatehouse:"
+	redis+cluster://host:port,host:port
+	                      a Redis Cluster (rediss+cluster:// for TLS), keys under "gatehouse:"
 	postgres://user:password@host:port/database?sslmode=…
 	                      a PostgreSQL database (postgresql:// too), tables
 	                      public.gatehouse_*, created when missing

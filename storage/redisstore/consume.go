@@ -21,7 +21,7 @@ func (s *Store) Consume(ctx context.Context, id string, exp time.Time) (bool, er
 	if id == "" {
 		return false, failed("Consume", errEmptyID)
 	}
-	n, err := consumeScript.Run(ctx, s.rdb, []string{s.keys.consumed(id), s.keys.consumedIndex()},
+	n, err := consumeScript.Run(ctx, s.rdb, []string{s.keys.consumed(id), s.keys.consumedIndex(shardOf(id))},
 		id, encodeTime(exp)).Int()
 	if err != nil {
 		return false, s.fail("Consume", err)

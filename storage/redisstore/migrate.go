@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/redis/go-redis/v9"
@@ -13,29 +14,39 @@ import (
 const exportBatch = 500
 
 // Export calls fn with every key, session and revocation of the store's prefix, found
-// by SCAN and read in pipelined batches, and stops at the first error fn returns,
-// returning it. It is not a snapshot: an entry written or deleted while Export runs
-// may or may not be seen. Stop the writers first for an exact copy. Consumed ids are
-// not exported (see core.Migrator).
+// by SCAN (on a cluster, of every master in turn) and read in pipelined batches, and
+// stops at the first error fn returns, returning it. It is not a snapshot: an entry
+// written or deleted while Export runs may or may not be seen. Stop the writers first
+// for an exact copy. Consumed ids are not exported (see core.Migrator).
 func (s *Store) Export(ctx context.Context, fn func(core.Entry) error) error {
 	if s.closed.Load() {
 		return closedError("Export")
 	}
-	iter := s.rdb.Scan(ctx, 0, s.keys.match("[krs]*"), scanCount).Iterator()
-	batch := make([]string, 0, exportBatch)
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == exportBatch {
-			if err := s.exportBatch(ctx, batch, fn); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-	}
-	if err := iter.Err(); err != nil {
+	nodes, err := s.masters(ctx)
+	if err != nil {
 		return s.fail("Export", err)
 	}
-	return s.exportBatch(ctx, batch, fn)
+	for _, n := range nodes {
+		// The shards' keys and the k: ones; exportBatch picks the entries among them.
+		iter := n.client.Scan(ctx, 0, s.keys.match("[{k]*"), scanCount).Iterator()
+		batch := make([]string, 0, exportBatch)
+		for iter.Next(ctx) {
+			batch = append(batch, iter.Val())
+			if len(batch) == exportBatch {
+				if err := s.exportBatch(ctx, batch, fn); err != nil {
+					return err
+				}
+				batch = batch[:0]
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return s.fail("Export", err)
+		}
+		if err := s.exportBatch(ctx, batch, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) exportBatch(ctx context.Context, keys []string, fn func(core.Entry) error) error {
@@ -49,15 +60,20 @@ func (s *Store) exportBatch(ctx context.Context, keys []string, fn func(core.Ent
 	pipe := s.rdb.Pipeline()
 	for _, k := range keys {
 		tail := k[p:]
-		switch {
+		if len(tail) >= 2 && tail[:2] == "k:" {
+			items = append(items, item{core.EntryKey, tail[2:], pipe.Get(ctx, k)})
+			continue
+		}
+		if len(tail) < shardLen || tail[0] != '{' || tail[shardLen-1] != '}' {
+			continue
+		}
+		switch tail = tail[shardLen:]; {
 		case len(tail) > 3 && tail[:3] == "rt:":
 			items = append(items, item{core.EntryRevokedToken, tail[3:], pipe.Get(ctx, k)})
 		case len(tail) > 3 && tail[:3] == "rs:":
 			items = append(items, item{core.EntryRevokedSession, tail[3:], pipe.Get(ctx, k)})
 		case len(tail) >= 2 && tail[:2] == "s:":
 			items = append(items, item{core.EntrySession, tail[2:], pipe.HGetAll(ctx, k)})
-		case len(tail) >= 2 && tail[:2] == "k:":
-			items = append(items, item{core.EntryKey, tail[2:], pipe.Get(ctx, k)})
 		}
 	}
 	if len(items) == 0 {
@@ -104,12 +120,17 @@ func (s *Store) exportBatch(ctx context.Context, keys []string, fn func(core.Ent
 	return nil
 }
 
-// Import writes entries in one script, so that the whole call is atomic: keys and
-// sessions overwrite what has the same id (a session that changes subject leaves its
-// old subject's list), revocations keep the later of two expiries and are published
-// to every instance. Each entry expires as the store's own writes do, so an entry
-// already expired on Redis's clock is dropped by Redis at once. One call holds Redis
-// for as long as it writes: import a large store in batches of some thousands.
+// Import writes entries: keys and sessions overwrite what has the same id (a session
+// that changes subject leaves its old subject's list), revocations keep the later of
+// two expiries and are published to every instance. Each entry expires as the store's
+// own writes do, so an entry already expired on Redis's clock is dropped by Redis at
+// once.
+//
+// On one Redis the whole call is one script, atomic, which holds Redis for as long as
+// it writes: import a large store in batches of some thousands. On a cluster the
+// entries of each shard are one script, the keys and the subject indexes one each,
+// all pipelined: the call is atomic per shard, not as a whole, and a failure part-way
+// leaves some entries written (importing the same entries again completes it).
 //
 // It refuses, before writing anything, an entry that fails core.Entry.Validate.
 // Revocations of an empty id are skipped, as RevokeToken does.
@@ -117,15 +138,27 @@ func (s *Store) Import(ctx context.Context, entries []core.Entry) error {
 	if s.closed.Load() {
 		return closedError("Import")
 	}
-	args := []any{s.keys.prefix, s.channel}
-	var tokens, sessions []string
+	// Records of importScript: those of the shards, then the keys and the subject
+	// indexes, which sessions are filed in after they are stored.
+	var (
+		byShard          = map[string][]any{}
+		shardOrder       []string
+		rest             []record
+		tokens, sessions []string
+	)
+	addShard := func(r record) {
+		if _, ok := byShard[r.shard]; !ok {
+			shardOrder = append(shardOrder, r.shard)
+		}
+		byShard[r.shard] = append(byShard[r.shard], r.flat()...)
+	}
 	for i, e := range entries {
 		if err := e.Validate(); err != nil {
 			return fmt.Errorf("redisstore: Import: entry %d: %w", i, err)
 		}
 		switch e.Kind {
 		case core.EntryKey:
-			args = append(args, "k", e.ID, 1, e.Value)
+			rest = append(rest, record{kind: "k", id: e.ID, args: []any{e.Value}, key: s.keys.key(e.ID)})
 		case core.EntryRevokedToken, core.EntryRevokedSession:
 			if e.ID == "" {
 				continue
@@ -137,20 +170,22 @@ func (s *Store) Import(ctx context.Context, entries []core.Entry) error {
 			} else {
 				tokens = append(tokens, e.ID)
 			}
-			args = append(args, kind, e.ID, 1, encodeTime(e.Expires))
+			addShard(record{kind: kind, shard: shardOf(e.ID), id: e.ID, args: []any{encodeTime(e.Expires)}})
 		case core.EntrySession:
 			fields, err := encodeSession(e.Session)
 			if err != nil {
 				return err
 			}
-			args = append(args, "S", e.ID, 2+len(fields), e.Session.Identity.Subject, encodeTime(e.Session.PurgeAt()))
-			args = append(args, fields...)
+			sub := e.Session.Identity.Subject
+			addShard(record{kind: "S", shard: shardOf(e.ID), id: e.ID,
+				args: append([]any{sub, encodeTime(e.Session.PurgeAt())}, fields...)})
+			rest = append(rest, record{kind: "U", id: e.ID, args: []any{sub, indexSecond(e.Session)}, key: s.keys.subject(sub)})
 		}
 	}
-	if len(args) == 2 {
+	if len(shardOrder) == 0 && len(rest) == 0 {
 		return nil
 	}
-	err := importScript.Run(ctx, s.rdb, []string{s.keys.revocations(), s.keys.sessionIndex()}, args...).Err()
+	err := s.importRecords(ctx, shardOrder, byShard, rest)
 	// As in RevokeToken: added whether or not the reply came back.
 	for _, id := range tokens {
 		s.tokens.Add(id)
@@ -160,6 +195,59 @@ func (s *Store) Import(ctx context.Context, entries []core.Entry) error {
 	}
 	if err != nil {
 		return s.fail("Import", err)
+	}
+	return nil
+}
+
+// record is one record of importScript; key is the key a cluster routes it by, for
+// the records that do not lie in a shard.
+type record struct {
+	kind, shard, id string
+	args            []any
+	key             string
+}
+
+func (r record) flat() []any {
+	return append([]any{r.kind, r.shard, r.id, len(r.args)}, r.args...)
+}
+
+// importRecords runs importScript: once on one Redis; on a cluster once per shard, then
+// once per other record, with the records that drop sessions from the subject
+// indexes they left.
+func (s *Store) importRecords(ctx context.Context, shardOrder []string, byShard map[string][]any, rest []record) error {
+	head := []any{s.keys.prefix, s.channel}
+	if s.cluster == nil {
+		args := append(head, "1")
+		for _, h := range shardOrder {
+			args = append(args, byShard[h]...)
+		}
+		for _, r := range rest {
+			args = append(args, r.flat()...)
+		}
+		return importScript.Run(ctx, s.rdb, []string{s.keys.prefix}, args...).Err()
+	}
+	head = append(head, "0")
+	calls := make([]call, len(shardOrder))
+	for i, h := range shardOrder {
+		calls[i] = call{keys: []string{s.keys.revocations(h)}, args: append(slices.Clip(head), byShard[h]...)}
+	}
+	for _, c := range s.runAll(ctx, importScript, calls) {
+		moved, err := c.StringSlice()
+		if err != nil {
+			return err
+		}
+		for i := 0; i+1 < len(moved); i += 2 { // old subject, session id
+			rest = append(rest, record{kind: "R", id: moved[i+1], args: []any{moved[i]}, key: s.keys.subject(moved[i])})
+		}
+	}
+	calls = make([]call, len(rest))
+	for i, r := range rest {
+		calls[i] = call{keys: []string{r.key}, args: append(slices.Clip(head), r.flat()...)}
+	}
+	for _, c := range s.runAll(ctx, importScript, calls) {
+		if err := c.Err(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
@@ -47,6 +48,9 @@ func (o *options) validate() error {
 	switch {
 	case o.prefix == "":
 		return fmt.Errorf("%w: redisstore: empty key prefix", core.ErrConfig)
+	case strings.ContainsAny(o.prefix, "{}"):
+		return fmt.Errorf("%w: redisstore: key prefix %q holds a brace: the store puts hash tags "+
+			"({…}) in its keys itself, so that each script touches one Redis Cluster slot", core.ErrConfig, o.prefix)
 	case math.IsNaN(o.fpRate) || o.fpRate <= 0 || o.fpRate > 0.5:
 		return fmt.Errorf("%w: redisstore: filter false-positive rate %v, want in (0, 0.5]", core.ErrConfig, o.fpRate)
 	case o.healthCheck <= 0:
@@ -61,7 +65,8 @@ func (o *options) validate() error {
 // with, so that several applications can share one Redis database. Stores that share a
 // prefix share their data: give each application its own, and pick prefixes none of
 // which starts with another ("app:" and "app:eu:" overlap; "app-us:" and "app-eu:" do
-// not). It must not be empty. Default: DefaultPrefix.
+// not). It must not be empty, nor hold { or }, which would change the keys' hash
+// tags (see the package doc). Default: DefaultPrefix.
 func WithPrefix(prefix string) Option {
 	return func(o *options) { o.prefix = prefix }
 }

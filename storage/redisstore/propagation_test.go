@@ -14,8 +14,12 @@ import (
 // calling RevokeToken or EndSession on A until IsRevoked on B says so, B answering
 // misses from its filters all along.
 func TestPropagation(t *testing.T) {
-	ctx := context.Background()
 	a, b := pair(t, shared(t))
+	testPropagation(t, a, b)
+}
+
+func testPropagation(t *testing.T, a, b *redisstore.Store) {
+	ctx := context.Background()
 	const n = 200
 	lat := make([]time.Duration, 0, n)
 	for i := range n {
@@ -65,8 +69,12 @@ func TestPropagation(t *testing.T) {
 // EndSessions on one instance revokes every session it ends on another within 100 ms,
 // B answering from its filters all along.
 func TestPropagationEndSessions(t *testing.T) {
-	ctx := context.Background()
 	a, b := pair(t, shared(t))
+	testPropagationEndSessions(t, a, b)
+}
+
+func testPropagationEndSessions(t *testing.T, a, b *redisstore.Store) {
+	ctx := context.Background()
 	const n = 100
 	for i := range n {
 		must(t, a.CreateSession(ctx, session(fmt.Sprintf("sid-%d", i), "alice")))

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -17,7 +18,9 @@ const purgePage = 500
 // whose time has come on Redis's clock is usually gone before Purge looks. Purge does
 // not count those, since it did not delete them; it removes them from the indexes. Its
 // cost grows with the number of index members at or before now, read through the
-// indexes page by page, not with the size of the store.
+// shards' indexes page by page, not with the size of the store: each round sends the
+// next page of every index that has one, in one pipeline (on a cluster, one per
+// master, at once), then drops the sessions it deleted from their subject indexes.
 func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 	if s.closed.Load() {
 		return 0, closedError("Purge")
@@ -32,40 +35,81 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 		}
 	}()
 
-	n, gone, err := s.purgeIndex(ctx, s.keys.revocations(), "r", nowArg, second)
-	total, goneTokens, goneSessions = n, gone[0], gone[1]
-	if err != nil {
-		return total, err
+	// A page is one index of one shard, from offset: the members are listed in
+	// (second, id) order and each page either deletes a member or keeps it; the kept
+	// ones stay in front, so the next page starts after them.
+	type page struct {
+		index, shard, infix string
+		offset              int
 	}
-	for _, idx := range [][2]string{{s.keys.sessionIndex(), "s:"}, {s.keys.consumedIndex(), "c:"}} {
-		n, _, err := s.purgeIndex(ctx, idx[0], idx[1], nowArg, second)
-		total += n
-		if err != nil {
-			return total, err
+	var pages []page
+	for _, h := range allShards {
+		pages = append(pages,
+			page{s.keys.revocations(h), s.keys.shard(h), "r", 0},
+			page{s.keys.sessionIndex(h), s.keys.shard(h), "s:", 0},
+			page{s.keys.consumedIndex(h), s.keys.shard(h), "c:", 0})
+	}
+	for len(pages) > 0 {
+		calls := make([]call, len(pages))
+		for i, p := range pages {
+			calls[i] = call{keys: []string{p.index}, args: []any{p.shard, nowArg, second, p.offset, purgePage, p.infix}}
 		}
+		var (
+			next    []page
+			ended   = map[string][]any{} // subject → ids of the sessions deleted
+			subject []string
+			failure error
+		)
+		for i, c := range s.runAll(ctx, purgeScript, calls) {
+			r, err := c.Slice()
+			if err == nil && len(r) < 6 {
+				err = fmt.Errorf("unexpected reply %v", r)
+			}
+			if err != nil {
+				if failure == nil {
+					failure = err
+				}
+				continue
+			}
+			n := make([]int, 6)
+			for j := range n {
+				v, _ := r[j].(int64)
+				n[j] = int(v)
+			}
+			total += n[0] + n[1]
+			if pages[i].infix == "r" {
+				goneTokens += n[0] + n[2]
+				goneSessions += n[1] + n[3]
+			}
+			for j := 6; j+1 < len(r); j += 2 {
+				sub, _ := r[j].(string)
+				sid, _ := r[j+1].(string)
+				if _, ok := ended[sub]; !ok {
+					subject = append(subject, sub)
+				}
+				ended[sub] = append(ended[sub], sid)
+			}
+			if n[5] == purgePage {
+				p := pages[i]
+				p.offset += n[4]
+				next = append(next, p)
+			}
+		}
+		if len(subject) > 0 {
+			calls := make([]call, len(subject))
+			for i, sub := range subject {
+				calls[i] = call{keys: []string{s.keys.subject(sub)}, args: append([]any{"-"}, ended[sub]...)}
+			}
+			for _, c := range s.runAll(ctx, subjectScript, calls) {
+				if err := c.Err(); err != nil && failure == nil {
+					failure = err
+				}
+			}
+		}
+		if failure != nil {
+			return total, s.fail("Purge", failure)
+		}
+		pages = next
 	}
 	return total, nil
-}
-
-// purgeIndex pages through index with purgeScript, its entries under the key prefix
-// plus infix, and returns how many entries it deleted and how many of its members it
-// removed, deleted or dropped, by class (see purgeScript): for the revocation index,
-// revoked tokens and revoked sessions.
-func (s *Store) purgeIndex(ctx context.Context, index, infix, nowArg, second string) (int, [2]int, error) {
-	deleted, gone := 0, [2]int{}
-	// Members are listed in (second, id) order and each page either deletes a member
-	// or keeps it; the kept ones stay in front, so the next page starts after them.
-	for offset := 0; ; {
-		r, err := purgeScript.Run(ctx, s.rdb, []string{index}, s.keys.prefix, nowArg, second, offset, purgePage, infix).Int64Slice()
-		if err != nil {
-			return deleted, gone, s.fail("Purge", err)
-		}
-		deleted += int(r[0] + r[1])
-		gone[0] += int(r[0] + r[2])
-		gone[1] += int(r[1] + r[3])
-		offset += int(r[4])
-		if r[5] < purgePage {
-			return deleted, gone, nil
-		}
-	}
 }

@@ -23,7 +23,7 @@ func (s *Store) RevokeToken(ctx context.Context, jti string, exp time.Time) erro
 	if jti == "" {
 		return nil
 	}
-	err := revokeScript.Run(ctx, s.rdb, []string{s.keys.token(jti), s.keys.revocations()},
+	err := revokeScript.Run(ctx, s.rdb, []string{s.keys.token(jti), s.keys.revocations(shardOf(jti))},
 		"t:"+jti, encodeTime(exp), s.channel).Err()
 	// Added even when the reply is lost, so that this instance sees its own write at
 	// once whether it happened or not; a revocation that did not happen only costs a
@@ -37,8 +37,9 @@ func (s *Store) RevokeToken(ctx context.Context, jti string, exp time.Time) erro
 
 // IsRevoked reports whether the token jti or the session sid is revoked. While the
 // store is subscribed and its filters loaded, an id the filters rule out costs no round
-// trip; any other lookup is one EXISTS of the candidate keys. When the subscription is
-// down every lookup goes to Redis, and fails if Redis does.
+// trip; any other lookup is one EXISTS of the candidate keys (on a cluster, one per
+// key, pipelined). When the subscription is down every lookup goes to Redis, and fails
+// if Redis does.
 func (s *Store) IsRevoked(ctx context.Context, jti, sid string) (bool, error) {
 	if s.closed.Load() {
 		return false, closedError("IsRevoked")
@@ -53,6 +54,14 @@ func (s *Store) IsRevoked(ctx context.Context, jti, sid string) (bool, error) {
 	}
 	var keys []string
 	switch {
+	case jti != "" && sid != "" && s.cluster != nil:
+		// Two keys of two slots, on as many masters: one command each, at once.
+		pipe := s.rdb.Pipeline()
+		a, b := pipe.Exists(ctx, s.keys.token(jti)), pipe.Exists(ctx, s.keys.revokedSession(sid))
+		if _, err := pipe.Exec(ctx); err != nil {
+			return false, s.fail("IsRevoked", err)
+		}
+		return a.Val()+b.Val() > 0, nil
 	case jti != "" && sid != "":
 		keys = []string{s.keys.token(jti), s.keys.revokedSession(sid)}
 	case jti != "":

@@ -82,6 +82,7 @@ func TestMain(m *testing.M) {
 	if srv != nil {
 		srv.Close()
 	}
+	closeSharedCluster()
 	os.Exit(code)
 }
 
@@ -118,17 +119,25 @@ func newClient(t testing.TB, addr string) *redis.Client {
 var prefixes atomic.Int64
 
 // uniquePrefix returns a prefix no other store of this run uses, and deletes its keys
-// when t ends, so that a shared Redis is left as it was found.
-func uniquePrefix(t testing.TB, c *redis.Client) string {
+// when t ends, so that a shared Redis or cluster is left as it was found.
+func uniquePrefix(t testing.TB, c redis.UniversalClient) string {
 	t.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	p := fmt.Sprintf("gh-test-%s-%d:", hex.EncodeToString(b), prefixes.Add(1))
 	t.Cleanup(func() {
 		ctx := context.Background()
-		iter := c.Scan(ctx, 0, p+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
+		clear := func(ctx context.Context, node *redis.Client) error {
+			iter := node.Scan(ctx, 0, p+"*", 1000).Iterator()
+			for iter.Next(ctx) {
+				c.Del(ctx, iter.Val()) // through c: a cluster routes each key to its slot
+			}
+			return nil
+		}
+		if cc, ok := c.(*redis.ClusterClient); ok {
+			_ = cc.ForEachMaster(ctx, clear)
+		} else {
+			_ = clear(ctx, c.(*redis.Client))
 		}
 	})
 	return p
@@ -151,7 +160,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 }
 
 // newStore returns a store over c that t closes when it ends, logging to t.
-func newStore(t testing.TB, c *redis.Client, opts ...redisstore.Option) *redisstore.Store {
+func newStore(t testing.TB, c redis.UniversalClient, opts ...redisstore.Option) *redisstore.Store {
 	t.Helper()
 	opts = append([]redisstore.Option{redisstore.WithLogger(testLogger(t))}, opts...)
 	s, err := redisstore.New(context.Background(), c, opts...)

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/gatehouse-auth/gatehouse/core/revfilter"
@@ -37,12 +35,12 @@ func failed(op string, err error) error {
 func closedError(op string) error { return fmt.Errorf("redisstore: %s: %w", op, core.ErrStoreClosed) }
 
 // Store is a core.Store in Redis, shared by every instance of an application that
-// uses the same Redis database and prefix. Make one with New or Open; it is safe for
-// concurrent use, and must be closed with Close.
+// uses the same Redis database (or Redis Cluster) and prefix. Make one with New or
+// Open; it is safe for concurrent use, and must be closed with Close.
 type Store struct {
-	rdb       *redis.Client
-	ownClient bool          // Open made rdb, so Close closes it
-	subc      *redis.Client // the subscription's own client (see newSubscriber)
+	rdb       redis.UniversalClient
+	cluster   *redis.ClusterClient // rdb, when it is a cluster client
+	ownClient bool                 // Open made rdb, so Close closes it
 	opts      options
 	keys      keyspace
 	channel   string
@@ -51,6 +49,7 @@ type Store struct {
 	// session id. IsRevoked trusts them only while sub says so.
 	tokens, sessions *revfilter.Set
 	sub              subscription
+	subs             subscribers
 
 	closed atomic.Bool
 	cancel context.CancelFunc
@@ -62,21 +61,22 @@ var (
 	_ core.Migrator = (*Store)(nil)
 )
 
-// New returns a store that keeps its data in the Redis database client talks to.
-// client must reach one Redis server, directly or through Sentinel
-// (redis.NewFailoverClient); Redis Cluster is not supported, nor is client-side
-// caching, which could answer IsRevoked from a stale cache. Close does not close
-// client: the caller still owns it. The subscription runs on a connection of its own,
-// made with client's options.
+// New returns a store that keeps its data in the Redis client talks to: a
+// *redis.Client reaching one Redis server, directly or through Sentinel
+// (redis.NewFailoverClient), or a *redis.ClusterClient reaching a Redis Cluster
+// (redis.NewClusterClient, or redis.NewFailoverClusterClient). A redis.Ring is
+// refused, and so are client-side caching, which could answer IsRevoked from a stale
+// cache, and a cluster client that reads from replicas (ReadOnly, RouteByLatency,
+// RouteRandomly), which could answer IsRevoked before a revocation reached them.
+// Close does not close client: the caller still owns it. The subscription runs on
+// connections of its own, made with client's options: one to the server, or one to
+// each master of the cluster.
 //
-// New checks that Redis evicts no keys (see the package doc and InsecureAllowEviction),
-// subscribes to the store's revocation channel and loads the revocation filters. It
-// fails with an error matching core.ErrConfig for a configuration it refuses, and
-// core.ErrStoreUnavailable when Redis cannot be reached.
-func New(ctx context.Context, client *redis.Client, opts ...Option) (*Store, error) {
-	if client == nil {
-		return nil, fmt.Errorf("%w: redisstore: nil client", core.ErrConfig)
-	}
+// New checks that Redis evicts no keys (on a cluster, every node: see the package doc
+// and InsecureAllowEviction), subscribes to the store's revocation channel and loads
+// the revocation filters. It fails with an error matching core.ErrConfig for a
+// configuration it refuses, and core.ErrStoreUnavailable when Redis cannot be reached.
+func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
@@ -84,28 +84,50 @@ func New(ctx context.Context, client *redis.Client, opts ...Option) (*Store, err
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	if o := client.Options(); o.ClientSideCacheConfig != nil || o.ClientSideCache != nil {
-		return nil, fmt.Errorf("%w: redisstore: the client has client-side caching on, "+
-			"which can answer revocation checks from a stale cache; pass a client without it", core.ErrConfig)
-	}
-	if err := client.Ping(ctx).Err(); err != nil {
-		return nil, failed("New", err)
-	}
-	if err := checkEviction(ctx, client, o); err != nil {
-		return nil, err
-	}
 	s := &Store{
 		rdb:      client,
 		opts:     o,
 		keys:     keyspace{prefix: o.prefix},
-		channel:  o.prefix + "revoked@" + strconv.Itoa(client.Options().DB),
 		tokens:   revfilter.NewSet(minFilter, o.fpRate),
 		sessions: revfilter.NewSet(minFilter, o.fpRate),
 	}
+	switch c := client.(type) {
+	case *redis.Client:
+		if c == nil {
+			return nil, fmt.Errorf("%w: redisstore: nil client", core.ErrConfig)
+		}
+		if o := c.Options(); o.ClientSideCacheConfig != nil || o.ClientSideCache != nil {
+			return nil, fmt.Errorf("%w: redisstore: the client has client-side caching on, "+
+				"which can answer revocation checks from a stale cache; pass a client without it", core.ErrConfig)
+		}
+		s.channel = o.prefix + "revoked@" + strconv.Itoa(c.Options().DB)
+	case *redis.ClusterClient:
+		if c == nil {
+			return nil, fmt.Errorf("%w: redisstore: nil client", core.ErrConfig)
+		}
+		if co := c.Options(); co.ReadOnly || co.RouteByLatency || co.RouteRandomly {
+			return nil, fmt.Errorf("%w: redisstore: the cluster client reads from replicas (ReadOnly, RouteByLatency "+
+				"or RouteRandomly), which can answer revocation checks before a revocation reaches them; "+
+				"pass a client that reads from masters", core.ErrConfig)
+		}
+		s.cluster = c
+		s.channel = o.prefix + "revoked@0" // a cluster has database 0 only
+	case nil:
+		return nil, fmt.Errorf("%w: redisstore: nil client", core.ErrConfig)
+	default:
+		return nil, fmt.Errorf("%w: redisstore: a %T is not supported: pass a *redis.Client "+
+			"(one server, or Sentinel) or a *redis.ClusterClient", core.ErrConfig, client)
+	}
+	if err := client.Ping(ctx).Err(); err != nil {
+		return nil, failed("New", err)
+	}
+	if err := s.checkEviction(ctx); err != nil {
+		return nil, err
+	}
 	s.sub.init()
-	s.subc = newSubscriber(client, s.subscriptionDialed)
+	s.subs.init(s.subscriptionDialed)
 	if err := s.start(ctx); err != nil {
-		_ = s.subc.Close()
+		s.subs.closeAll()
 		return nil, err
 	}
 	return s, nil
@@ -113,7 +135,8 @@ func New(ctx context.Context, client *redis.Client, opts ...Option) (*Store, err
 
 // Open connects to the Redis named by url (redis://[user:password@]host:port/db, or
 // rediss:// for TLS; see redis.ParseURL) and returns New's store over that connection.
-// Close closes the connection.
+// Close closes the connection. For a Redis Cluster, pass New a redis.ClusterClient, or
+// open a redis+cluster:// URL with storeurl.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	ro, err := redis.ParseURL(url)
 	if err != nil {
@@ -129,11 +152,44 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// checkEviction refuses a Redis that may evict keys, unless the options allow it.
-func checkEviction(ctx context.Context, client *redis.Client, o options) error {
-	if o.skipEviction {
+// checkEviction refuses a Redis that may evict keys, unless the options allow it. On
+// a cluster it asks every node, replicas included: a replica becomes a master when
+// its master fails.
+func (s *Store) checkEviction(ctx context.Context) error {
+	if s.opts.skipEviction {
 		return nil
 	}
+	if s.cluster == nil {
+		return checkNodeEviction(ctx, s.rdb.(*redis.Client), s.opts)
+	}
+	var (
+		mu    sync.Mutex
+		first error
+	)
+	err := s.cluster.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
+		err := checkNodeEviction(ctx, node, s.opts)
+		if err != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			// A refusal says more than a failure to ask.
+			if first == nil || errors.Is(err, ErrEvictionPolicy) && !errors.Is(first, ErrEvictionPolicy) {
+				first = err
+			}
+		}
+		return err
+	})
+	switch {
+	case first != nil:
+		return first
+	case err != nil:
+		return failed("New", err)
+	}
+	return nil
+}
+
+// checkNodeEviction refuses a Redis server that may evict keys, unless the options
+// allow it.
+func checkNodeEviction(ctx context.Context, client *redis.Client, o options) error {
 	m, err := client.ConfigGet(ctx, "maxmemory-policy").Result()
 	if err != nil {
 		var rerr redis.Error
@@ -154,9 +210,13 @@ func checkEviction(ctx context.Context, client *redis.Client, o options) error {
 		return fmt.Errorf("%w: CONFIG GET maxmemory-policy returned nothing; "+
 			"check that the policy is noeviction and pass redisstore.InsecureSkipEvictionCheck()", ErrEvictionPolicy)
 	default:
-		return fmt.Errorf("%w: it is %q, which lets Redis delete revocations before they expire "+
+		where := ""
+		if addr := client.Options().Addr; addr != "" {
+			where = " on " + addr
+		}
+		return fmt.Errorf("%w: it is %q%s, which lets Redis delete revocations before they expire "+
 			"and so accept revoked tokens again; set maxmemory-policy noeviction, "+
-			"or pass redisstore.InsecureAllowEviction() to accept that", ErrEvictionPolicy, policy)
+			"or pass redisstore.InsecureAllowEviction() to accept that", ErrEvictionPolicy, policy, where)
 	}
 }
 
@@ -169,7 +229,7 @@ func (s *Store) Close() error {
 	s.cancel()
 	s.sub.close()
 	s.wg.Wait()
-	_ = s.subc.Close()
+	s.subs.closeAll()
 	if s.ownClient {
 		if err := s.rdb.Close(); err != nil {
 			return failed("Close", err)
@@ -178,63 +238,55 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// keyspace names the keys of one prefix:
-//
-//	<p>rt:<jti>   revoked token: its expiry; EXAT the expiry
-//	<p>rs:<sid>   revoked session: its expiry; EXAT the expiry
-//	<p>s:<sid>    session: a hash (see encodeSession); EXPIREAT its PurgeAt
-//	<p>u:<sub>    the subject's sessions: sorted set of ids by PurgeAt second
-//	<p>xr         revocations by expiry second: members t:<jti> and s:<sid>
-//	<p>xs         sessions by PurgeAt second
-//	<p>k:<name>   a key: its value, no expiry
-//	<p>c:<id>     consumed one-time id: its expiry; EXAT the expiry
-//	<p>xc         consumed ids by expiry second
-//
-// Every key but the k: ones expires: entries with their expiry, indexes a second after
-// their latest member.
-type keyspace struct{ prefix string }
+// call is one run of a script: its keys and arguments.
+type call struct {
+	keys []string
+	args []any
+}
 
-func (k keyspace) token(jti string) string          { return k.prefix + "rt:" + jti }
-func (k keyspace) revokedSession(sid string) string { return k.prefix + "rs:" + sid }
-func (k keyspace) session(sid string) string        { return k.prefix + "s:" + sid }
-func (k keyspace) subject(sub string) string        { return k.prefix + "u:" + sub }
-func (k keyspace) revocations() string              { return k.prefix + "xr" }
-func (k keyspace) sessionIndex() string             { return k.prefix + "xs" }
-func (k keyspace) key(name string) string           { return k.prefix + "k:" + name }
-func (k keyspace) consumed(id string) string        { return k.prefix + "c:" + id }
-func (k keyspace) consumedIndex() string            { return k.prefix + "xc" }
-
-// match is the SCAN pattern of the keys that start with the prefix and then with tail,
-// itself a pattern.
-func (k keyspace) match(tail string) string {
-	var b strings.Builder
-	for _, r := range k.prefix {
-		if strings.ContainsRune(`*?[]\^-`, r) {
-			b.WriteByte('\\')
+// runAll runs script once per call in one pipeline (on a cluster, one per master, at
+// once) and returns each run's command, which holds its own reply or error. Runs that
+// a server refuses for not holding the script (NOSCRIPT: after a restart, or on a
+// replica promoted to master) are sent again once the script is loaded on every
+// master.
+func (s *Store) runAll(ctx context.Context, script *redis.Script, calls []call) []*redis.Cmd {
+	cmds := make([]*redis.Cmd, len(calls))
+	todo := make([]int, len(calls))
+	for i := range todo {
+		todo[i] = i
+	}
+	for attempt := 0; len(todo) > 0; attempt++ {
+		pipe := s.rdb.Pipeline()
+		for _, i := range todo {
+			cmds[i] = script.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
 		}
-		b.WriteRune(r)
+		_, _ = pipe.Exec(ctx) // each command's error is looked at below
+		var again []int
+		for _, i := range todo {
+			if err := cmds[i].Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+				again = append(again, i)
+			}
+		}
+		if len(again) == 0 || attempt == 1 {
+			break
+		}
+		if err := s.loadScript(ctx, script); err != nil {
+			for _, i := range again {
+				cmds[i].SetErr(err)
+			}
+			break
+		}
+		todo = again
 	}
-	return b.String() + tail
+	return cmds
 }
 
-// encodeTime writes t as "<unix seconds>.<nanoseconds, nine digits>", the form the
-// scripts compare exactly.
-func encodeTime(t time.Time) string {
-	return strconv.FormatInt(t.Unix(), 10) + "." + fmt.Sprintf("%09d", t.Nanosecond())
-}
-
-// zeroTime is encodeTime(time.Time{}).
-const zeroTime = "-62135596800.000000000"
-
-func decodeTime(v string) (time.Time, error) {
-	sec, nsec, ok := strings.Cut(v, ".")
-	if !ok || len(nsec) != 9 {
-		return time.Time{}, fmt.Errorf("redisstore: bad time %q", v)
+// loadScript loads script on the Redis, or on every master of the cluster.
+func (s *Store) loadScript(ctx context.Context, script *redis.Script) error {
+	if s.cluster == nil {
+		return script.Load(ctx, s.rdb).Err()
 	}
-	s, err1 := strconv.ParseInt(sec, 10, 64)
-	n, err2 := strconv.ParseInt(nsec, 10, 64)
-	if err1 != nil || err2 != nil {
-		return time.Time{}, fmt.Errorf("redisstore: bad time %q", v)
-	}
-	return time.Unix(s, n).UTC(), nil
+	return s.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		return script.Load(ctx, c).Err()
+	})
 }

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,8 +61,12 @@ func session(id, subject string) *core.Session {
 }
 
 func TestRotationRaceAcrossInstances(t *testing.T) {
-	ctx := context.Background()
 	a, b := pair(t, shared(t))
+	testRacesAcrossInstances(t, a, b)
+}
+
+func testRacesAcrossInstances(t *testing.T, a, b *redisstore.Store) {
+	ctx := context.Background()
 	t.Run("One winner of 50", func(t *testing.T) {
 		for round := range 5 {
 			sid := fmt.Sprintf("sid-%d", round)
@@ -197,6 +202,10 @@ func TestRotationRaceAcrossInstances(t *testing.T) {
 // included (SECURITY 34).
 func TestConcurrentRefreshAcrossInstances(t *testing.T) {
 	a, b := pair(t, shared(t))
+	testRefreshAcrossInstances(t, a, b)
+}
+
+func testRefreshAcrossInstances(t *testing.T, a, b *redisstore.Store) {
 	quiet := core.WithLogger(slog.New(slog.DiscardHandler))
 	authA, err := core.New(a, quiet)
 	if err != nil {
@@ -330,21 +339,30 @@ func TestEveryKeyExpires(t *testing.T) {
 
 	ceil := func(t time.Time) int64 { return t.Add(time.Second - 1).Unix() }
 	want := map[string]int64{
-		"rt:jti-1":  ceil(exp),
-		"rt:jti-2":  ceil(exp),
-		"rs:sid-2":  ceil(future.Add(16 * time.Minute)),
-		"rs:sid-4":  ceil(future.Add(16 * time.Minute)),
-		"rs:sid-5":  ceil(future.Add(16 * time.Minute)),
-		"s:sid-1":   ceil(future.Add(49 * time.Hour)), // the idle end after the rotation
-		"s:sid-3":   ceil(future.Add(7 * 24 * time.Hour)),
-		"u:alice":   future.Add(49*time.Hour).Unix() + 1,
-		"u:bob":     future.Add(7*24*time.Hour).Unix() + 1,
-		"xs":        future.Add(7*24*time.Hour).Unix() + 1,
-		"xr":        exp.Unix() + 1,
-		"c:state:1": ceil(exp),
-		"xc":        exp.Unix() + 1,
-		"k:signing": -1, // no expiry
+		tagged("rt:", "jti-1"):  ceil(exp),
+		tagged("rt:", "jti-2"):  ceil(exp),
+		tagged("rs:", "sid-2"):  ceil(future.Add(16 * time.Minute)),
+		tagged("rs:", "sid-4"):  ceil(future.Add(16 * time.Minute)),
+		tagged("rs:", "sid-5"):  ceil(future.Add(16 * time.Minute)),
+		tagged("s:", "sid-1"):   ceil(future.Add(49 * time.Hour)), // the idle end after the rotation
+		tagged("s:", "sid-3"):   ceil(future.Add(7 * 24 * time.Hour)),
+		tagged("c:", "state:1"): ceil(exp),
+		"u:alice":               future.Add(30*24*time.Hour).Unix() + 1, // sid-1's absolute end
+		"u:bob":                 future.Add(30*24*time.Hour).Unix() + 1,
+		"k:signing":             -1, // no expiry
 	}
+	// Each shard's indexes expire a second after their latest member.
+	latest := func(index string, at time.Time, ids ...string) {
+		for _, id := range ids {
+			k := shardTag(id) + index
+			want[k] = max(want[k], at.Unix()+1)
+		}
+	}
+	latest("xr", exp, "jti-1", "jti-2")
+	latest("xr", future.Add(16*time.Minute), "sid-2", "sid-4", "sid-5")
+	latest("xs", future.Add(49*time.Hour), "sid-1")
+	latest("xs", future.Add(7*24*time.Hour), "sid-3")
+	latest("xc", exp, "state:1")
 	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 	seen := 0
 	for iter.Next(ctx) {
@@ -364,6 +382,34 @@ func TestEveryKeyExpires(t *testing.T) {
 	if seen != len(want) {
 		t.Errorf("%d keys, want %d", seen, len(want))
 	}
+}
+
+// shardTag is the hash tag of the keys of id: the first byte of its SHA-1, in hex, in
+// braces.
+func shardTag(id string) string {
+	sum := sha1.Sum([]byte(id))
+	return fmt.Sprintf("{%02x}", sum[0])
+}
+
+// tagged is the name, after the prefix, of the key of id of the given kind ("rt:").
+func tagged(kind, id string) string { return shardTag(id) + kind + id }
+
+// cardAll is the number of members of the index of every shard, such as "xr".
+func cardAll(t testing.TB, c redis.UniversalClient, prefix, index string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	pipe := c.Pipeline()
+	var cmds []*redis.IntCmd
+	for i := range 256 {
+		cmds = append(cmds, pipe.ZCard(ctx, fmt.Sprintf("%s{%02x}%s", prefix, i, index)))
+	}
+	_, err := pipe.Exec(ctx)
+	must(t, err)
+	n := int64(0)
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n
 }
 
 // Entries Redis expires by its own clock leave nothing behind in the indexes, whether
@@ -386,12 +432,15 @@ func TestIndexesStayBounded(t *testing.T) {
 			t.Fatalf("Consume = %v, %v", ok, err)
 		}
 	}
-	for key, want := range map[string]int64{"xr": 0, "u:alice": 1, "xs": 1, "xc": 0} {
-		if n, err := c.ZCard(ctx, prefix+key).Result(); err != nil || n != want {
-			t.Errorf("ZCARD %s = %d, %v; want %d", key, n, err, want)
+	for key, want := range map[string]int64{"xr": 0, "xs": 1, "xc": 0} {
+		if n := cardAll(t, c, prefix, key); n != want {
+			t.Errorf("ZCARD of every shard's %s = %d; want %d", key, n, want)
 		}
 	}
-	if n, err := c.Exists(ctx, prefix+"rt:jti-0", prefix+"s:sid-0", prefix+"c:state:0").Result(); err != nil || n != 0 {
+	if n, err := c.ZCard(ctx, prefix+"u:alice").Result(); err != nil || n != 1 {
+		t.Errorf("ZCARD u:alice = %d, %v; want 1", n, err)
+	}
+	if n, err := c.Exists(ctx, prefix+tagged("rt:", "jti-0"), prefix+tagged("s:", "sid-0"), prefix+tagged("c:", "state:0")).Result(); err != nil || n != 0 {
 		t.Errorf("expired entries still stored: %d, %v", n, err)
 	}
 	list, err := s.Sessions(ctx, "alice")

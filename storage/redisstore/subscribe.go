@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,7 +37,7 @@ type subscription struct {
 	kick  chan struct{} // wakes the reloader; one pending kick is enough
 
 	mu     sync.Mutex
-	ps     *redis.PubSub // the current subscription, for close
+	g      *group // the current subscriptions, for close
 	closed bool
 }
 
@@ -85,14 +86,14 @@ func (sub *subscription) loaded(st uint64) bool {
 	return st&(stateSubscribed|stateLoaded) == stateSubscribed && sub.state.CompareAndSwap(st, st|stateLoaded)
 }
 
-// set makes ps the subscription close closes; false if the store is closed.
-func (sub *subscription) set(ps *redis.PubSub) bool {
+// set makes g the subscriptions close closes; false if the store is closed.
+func (sub *subscription) set(g *group) bool {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	if sub.closed {
 		return false
 	}
-	sub.ps = ps
+	sub.g = g
 	return true
 }
 
@@ -100,8 +101,8 @@ func (sub *subscription) close() {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	sub.closed = true
-	if sub.ps != nil {
-		_ = sub.ps.Close()
+	if sub.g != nil {
+		sub.g.close()
 	}
 }
 
@@ -112,8 +113,10 @@ func (sub *subscription) kickReload() {
 	}
 }
 
-// newSubscriber returns the client of the subscription: one with c's options (address,
-// credentials, TLS, database, Sentinel dialer) that dials once per attempt instead of
+// newSubscriber returns the client of a subscription on the server c reaches (the
+// store's Redis, or a master of the cluster, through the cluster client's own client
+// of it): one with c's options (address, credentials, TLS, database, Sentinel or
+// cluster dialer) that dials once per attempt instead of
 // go-redis's five, and that calls dialed before each dial. go-redis reconnects a
 // PubSub by itself, inside the call that met the failure and before reporting it;
 // the hook is how the store hears of a lost connection the moment go-redis does.
@@ -145,7 +148,7 @@ func (h dialHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 	return next
 }
 
-// subscriptionDialed runs before every dial of the subscription's connection, the
+// subscriptionDialed runs before every dial of a subscription's connection, the
 // first included: the connection it replaces, if any, is gone, and messages on it may
 // have been lost.
 func (s *Store) subscriptionDialed() {
@@ -155,191 +158,271 @@ func (s *Store) subscriptionDialed() {
 	}
 }
 
+// subscribers holds the clients of the subscriptions, one per server subscribed to
+// (the Redis, or each master of a cluster), by address, each made by newSubscriber.
+type subscribers struct {
+	dialed  func()
+	mu      sync.Mutex
+	clients map[string]*redis.Client
+}
+
+func (ss *subscribers) init(dialed func()) {
+	ss.dialed = dialed
+	ss.clients = map[string]*redis.Client{}
+}
+
+// get returns the subscription client of the server node at addr, making it if needed.
+func (ss *subscribers) get(addr string, node *redis.Client) *redis.Client {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	c, ok := ss.clients[addr]
+	if !ok {
+		c = newSubscriber(node, ss.dialed)
+		ss.clients[addr] = c
+	}
+	return c
+}
+
+// keep closes the clients of servers not in addrs: masters that left the cluster.
+func (ss *subscribers) keep(addrs []string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for addr, c := range ss.clients {
+		if !slices.Contains(addrs, addr) {
+			_ = c.Close()
+			delete(ss.clients, addr)
+		}
+	}
+}
+
+func (ss *subscribers) closeAll() { ss.keep(nil) }
+
+// node is a server the store subscribes on and scans: the Redis, or a master of the
+// cluster.
+type node struct {
+	addr   string
+	client *redis.Client
+}
+
+// masters returns the servers that hold the store's keys: the one Redis, or every
+// master of the cluster, by address, as the cluster tells now (ForEachMaster reloads
+// the cluster's state first).
+func (s *Store) masters(ctx context.Context) ([]node, error) {
+	if s.cluster == nil {
+		c := s.rdb.(*redis.Client)
+		return []node{{c.Options().Addr, c}}, nil
+	}
+	var (
+		mu   sync.Mutex
+		list []node
+	)
+	err := s.cluster.ForEachMaster(ctx, func(_ context.Context, c *redis.Client) error {
+		mu.Lock()
+		defer mu.Unlock()
+		list = append(list, node{c.Options().Addr, c})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, errors.New("the cluster has no masters")
+	}
+	slices.SortFunc(list, func(a, b node) int { return strings.Compare(a.addr, b.addr) })
+	return list, nil
+}
+
+// group is the store's subscriptions to its channel: one on the Redis, or one on each
+// master of a cluster. Every script publishes on the server it runs on, which delivers
+// to its own subscribers whether or not it reaches the other nodes of the cluster
+// (PUBLISH is broadcast over the cluster bus, but a master that fails right after a
+// write may not have passed the message on): a subscription on each master is what
+// makes a missed message a lost connection, which the store notices.
+type group struct {
+	addrs []string
+	pss   []*redis.PubSub
+}
+
+func (g *group) close() {
+	for _, ps := range g.pss {
+		_ = ps.Close()
+	}
+}
+
+// subscribeAll subscribes on every master and waits up to timeout for each
+// confirmation. The caller marks the store subscribed (every message published from
+// then on reaches it) and reloads the filters.
+func (s *Store) subscribeAll(ctx context.Context, timeout time.Duration) (*group, error) {
+	nodes, err := s.masters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g := &group{}
+	for _, n := range nodes {
+		ps := s.subs.get(n.addr, n.client).Subscribe(ctx, s.channel)
+		g.addrs, g.pss = append(g.addrs, n.addr), append(g.pss, ps)
+		msg, err := ps.ReceiveTimeout(ctx, timeout)
+		if err == nil {
+			if m, ok := msg.(*redis.Subscription); !ok || m.Kind != "subscribe" {
+				err = fmt.Errorf("unexpected reply %v", msg)
+			}
+		}
+		if err != nil {
+			g.close()
+			if s.cluster != nil {
+				err = fmt.Errorf("on %s: %w", n.addr, err)
+			}
+			return nil, err
+		}
+	}
+	s.subs.keep(g.addrs)
+	return g, nil
+}
+
 // start subscribes, loads the filters and starts the goroutines that keep them
 // current. The first subscription and load happen here, so that New fails when they
 // do and the store answers from its filters from the start.
 func (s *Store) start(ctx context.Context) error {
-	ps := s.subc.Subscribe(ctx, s.channel)
-	msg, err := ps.ReceiveTimeout(ctx, subscribeTimeout)
-	if err == nil {
-		if m, ok := msg.(*redis.Subscription); !ok || m.Kind != "subscribe" {
-			err = fmt.Errorf("unexpected reply %v", msg)
-		}
-	}
+	g, err := s.subscribeAll(ctx, subscribeTimeout)
 	if err != nil {
-		_ = ps.Close()
 		return failed("New: subscribe to "+s.channel, err)
 	}
 	st := s.sub.subscribed()
 	if err := s.reload(ctx); err != nil {
-		_ = ps.Close()
+		g.close()
 		return failed("New: load revocations", err)
 	}
 	s.sub.loaded(st)
-	s.sub.set(ps)
+	s.sub.set(g)
 
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Add(2)
-	go s.listen(bg, ps)
+	go s.listen(bg, g)
 	go s.reloader(bg)
 	return nil
 }
 
-// listen applies the messages of the subscription to the filters, and subscribes again
-// whenever the subscription fails, until ctx ends.
-func (s *Store) listen(ctx context.Context, ps *redis.PubSub) {
+// listen applies the messages of the subscriptions to the filters, and subscribes
+// again, on every master, whenever one of them fails, until ctx ends.
+func (s *Store) listen(ctx context.Context, g *group) {
 	defer s.wg.Done()
 	backoff := minBackoff
-	confirmed := true // start consumed the first confirmation
 	for {
-		ok, err := s.receive(ctx, ps, confirmed)
+		err := s.receiveAll(ctx, g)
 		if ctx.Err() != nil {
-			_ = ps.Close()
 			return
 		}
 		if s.sub.lost() {
 			s.opts.logger.Warn("redisstore: revocation subscription lost; IsRevoked asks Redis until it is back",
 				"channel", s.channel, "err", err)
 		}
-		_ = ps.Close()
-		if ok {
-			backoff = minBackoff
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, maxBackoff)
-		// A new PubSub rather than go-redis's own reconnection, so that every failure
-		// is seen here and starts from a fresh connection.
-		ps = s.subc.Subscribe(ctx, s.channel)
-		if !s.sub.set(ps) {
-			_ = ps.Close()
-			return
-		}
-		confirmed = false
-	}
-}
-
-// receive reads ps until it fails, and reports whether a subscription was confirmed
-// on it. confirmed says the first confirmation was read already.
-func (s *Store) receive(ctx context.Context, ps *redis.PubSub, confirmed bool) (bool, error) {
-	pinged := false
-	for {
-		msg, err := ps.ReceiveTimeout(ctx, s.opts.healthCheck)
-		if err != nil {
-			var nerr net.Error
-			if ctx.Err() == nil && confirmed && !pinged && errors.As(err, &nerr) && nerr.Timeout() {
-				// Silence: ask Redis for a pong. Silence again means the
-				// connection is gone without telling (a partition).
-				if err := ps.Ping(ctx); err != nil {
-					return confirmed, err
-				}
-				pinged = true
-				continue
-			}
-			return confirmed, err
-		}
-		pinged = false
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if m.Kind != "subscribe" || m.Channel != s.channel {
-				return confirmed, fmt.Errorf("unexpected %s of %q", m.Kind, m.Channel)
-			}
-			// The first confirmation on this PubSub, or one go-redis got by
-			// reconnecting by itself: either way, what was published before it may
-			// have been missed.
-			confirmed = true
-			s.sub.subscribed()
-			s.sub.kickReload()
-		case *redis.Message:
-			s.apply(m.Payload)
-		}
-	}
-}
-
-// apply adds a published revocation, "t:<jti>" or "s:<sid>", to its filter.
-func (s *Store) apply(member string) {
-	switch {
-	case strings.HasPrefix(member, "t:"):
-		s.tokens.Add(member[2:])
-	case strings.HasPrefix(member, "s:"):
-		s.sessions.Add(member[2:])
-	default:
-		return
-	}
-	if s.tokens.NeedsRebuild() || s.sessions.NeedsRebuild() {
-		s.sub.kickReload()
-	}
-}
-
-// reloader loads the filters afresh when kicked: after a (re)subscription, so that the
-// store trusts them again, and when they have filled up or emptied out.
-func (s *Store) reloader(ctx context.Context) {
-	defer s.wg.Done()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.sub.kick:
-		}
-		backoff := minBackoff
+		// New subscriptions rather than go-redis's own reconnection, so that every
+		// failure is seen here and starts from fresh connections, on the masters of
+		// the moment.
 		for {
-			st := s.sub.state.Load()
-			if st&stateSubscribed == 0 {
-				break // not subscribed: the next confirmation kicks again
-			}
-			err := s.reload(ctx)
-			if err == nil {
-				if s.sub.loaded(st) {
-					s.opts.logger.Info("redisstore: revocation filters loaded; IsRevoked answers from memory again",
-						"channel", s.channel)
-				}
-				break
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			s.opts.logger.Warn("redisstore: loading the revocation filters failed", "err", err)
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(backoff):
 			}
 			backoff = min(2*backoff, maxBackoff)
+			g, err = s.subscribeAll(ctx, 2*s.opts.healthCheck)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+		}
+		if !s.sub.set(g) {
+			g.close()
+			return
+		}
+		backoff = minBackoff
+		// What was published before the confirmations may have been missed.
+		s.sub.subscribed()
+		s.sub.kickReload()
+	}
+}
+
+// receiveAll reads every subscription of g until one fails, or, on a cluster, until
+// the cluster's masters are no longer those g subscribed on. It closes g.
+func (s *Store) receiveAll(ctx context.Context, g *group) error {
+	ctx, cancel := context.WithCancel(ctx)
+	errs := make(chan error, len(g.pss)+1)
+	var wg sync.WaitGroup
+	for i, ps := range g.pss {
+		wg.Go(func() {
+			err := s.receive(ctx, ps)
+			if err != nil && s.cluster != nil {
+				err = fmt.Errorf("on %s: %w", g.addrs[i], err)
+			}
+			errs <- err
+		})
+	}
+	if s.cluster != nil {
+		wg.Go(func() { errs <- s.watchMasters(ctx, g.addrs) })
+	}
+	err := <-errs
+	cancel()
+	g.close() // ends the other receives
+	wg.Wait()
+	return err
+}
+
+// receive reads ps, whose subscription is confirmed, until it fails.
+func (s *Store) receive(ctx context.Context, ps *redis.PubSub) error {
+	pinged := false
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, s.opts.healthCheck)
+		if err != nil {
+			var nerr net.Error
+			if ctx.Err() == nil && !pinged && errors.As(err, &nerr) && nerr.Timeout() {
+				// Silence: ask Redis for a pong. Silence again means the
+				// connection is gone without telling (a partition).
+				if err := ps.Ping(ctx); err != nil {
+					return err
+				}
+				pinged = true
+				continue
+			}
+			return err
+		}
+		pinged = false
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			// A confirmation go-redis got by reconnecting by itself: what was
+			// published before it may have been missed. Start afresh.
+			return fmt.Errorf("unexpected %s of %q", m.Kind, m.Channel)
+		case *redis.Message:
+			s.apply(m.Payload)
 		}
 	}
 }
 
-// reload replaces both filters with ones loaded by SCAN. Ids added while it runs, from
-// messages or this instance's writes, go into the new filters too (see
-// revfilter.Set.Rebuild). It reads after the subscription was confirmed, so every
-// revocation is either in what it reads or in a message that arrives later.
-func (s *Store) reload(ctx context.Context) error {
-	n, err := s.rdb.ZCard(ctx, s.keys.revocations()).Result()
-	if err != nil {
-		return err
+// watchMasters asks the cluster for its masters every health check interval, and
+// returns when they are no longer addrs: a master the store is not subscribed on
+// would publish to no one of this store when the cluster bus fails it.
+func (s *Store) watchMasters(ctx context.Context, addrs []string) error {
+	t := time.NewTicker(s.opts.healthCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		nodes, err := s.masters(ctx)
+		if err != nil {
+			continue // a failing master fails its subscription too
+		}
+		now := make([]string, len(nodes))
+		for i, n := range nodes {
+			now[i] = n.addr
+		}
+		if !slices.Equal(now, addrs) {
+			return fmt.Errorf("the cluster's masters changed from %v to %v", addrs, now)
+		}
 	}
-	expected := max(2*int(n), minFilter)
-	p := len(s.keys.prefix)
-	return s.tokens.Rebuild(expected, func(addToken func(string)) error {
-		return s.sessions.Rebuild(expected, func(addSession func(string)) error {
-			iter := s.rdb.Scan(ctx, 0, s.keys.match("r[st]:*"), scanCount).Iterator()
-			for iter.Next(ctx) {
-				k := iter.Val()
-				if len(k) < p+3 {
-					continue
-				}
-				switch k[p : p+3] {
-				case "rt:":
-					addToken(k[p+3:])
-				case "rs:":
-					addSession(k[p+3:])
-				}
-			}
-			return iter.Err()
-		})
-	})
 }

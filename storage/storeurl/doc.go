@@ -4,6 +4,8 @@
 //	bolt:PATH                              a bbolt file (boltstore), created if missing
 //	redis://[user:password@]host:port/db   a Redis database (redisstore)
 //	rediss://…                             the same over TLS
+//	redis+cluster://[user:password@]host:port[,host:port…]
+//	                                       a Redis Cluster (redisstore); rediss+cluster:// over TLS
 //	postgres://[user:password@]host:port/database?sslmode=…
 //	                                       a PostgreSQL database (pgstore); postgresql:// too
 //	memory                                 an empty in-memory store (memstore)
@@ -20,7 +22,8 @@
 // # Errors
 //
 // A URL that names no store it knows, a bolt: URL without a path, a Redis URL without a
-// host or with a bad database number, and a PostgreSQL URL that pgx cannot read are
+// host or with a bad database number, a Redis Cluster URL with an address that is not
+// host:port or with a database, and a PostgreSQL URL that pgx cannot read are
 // refused by Parse, and so by Open before it touches anything, with an error matching
 // core.ErrConfig. So are a bolt path that is a directory or lies in a directory that
 // does not exist (Open does not create directories), and, with WithoutCreate, a bolt
@@ -44,6 +47,14 @@
 // client: Close closes both. It is not a *redisstore.Store but wraps one; it
 // implements core.Migrator like the others.
 //
+// A redis+cluster:// URL lists some nodes of a Redis Cluster (one is enough, more
+// help when one is down), separated by commas, with no database; go-redis finds the
+// others. Its parameters are those of redis.ParseClusterURL (dial_timeout,
+// max_retries, max_redirects, pool_size …); Open sets the same fail-fast defaults,
+// and WithRedisClusterOptions changes the client's options. For example:
+//
+//	redis+cluster://app:secret@10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379?dial_timeout=1s
+//
 // # PostgreSQL
 //
 // Open makes a pgx pool from the URL (pgxpool.ParseConfig: pool_max_conns and the other
@@ -59,7 +70,7 @@
 //
 //   - It does not create directories, and does not expand ~ or environment variables
 //     in paths: bolt:~/x.db names a file in a directory called "~".
-//   - It does not accept Redis Cluster or Sentinel URLs; build those clients with
-//     go-redis and pass them to redisstore.New.
+//   - It does not accept Sentinel URLs; build that client with go-redis
+//     (redis.NewFailoverClient) and pass it to redisstore.New.
 //   - memory is a new, empty store at every Open: nothing is shared or kept.
 package storeurl

@@ -37,7 +37,7 @@ func ExampleOpen() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// gatehouse: bad configuration: storeurl: unknown store "bolt": want bolt:PATH, redis://host:port/db, rediss://host:port/db, postgres://host:port/database or memory
+	// gatehouse: bad configuration: storeurl: unknown store "bolt": want bolt:PATH, redis://host:port/db, rediss://host:port/db, redis+cluster://host:port,host:port, postgres://host:port/database or memory
 }
 
 func ExampleParse() {

@@ -24,6 +24,7 @@ type options struct {
 	bolt         []boltstore.Option
 	redis        []redisstore.Option
 	redisClient  []func(*redis.Options)
+	redisCluster []func(*redis.ClusterOptions)
 	postgres     []pgstore.Option
 	postgresPool []func(*pgxpool.Config)
 	logger       *slog.Logger
@@ -45,6 +46,13 @@ func WithRedisOptions(opts ...redisstore.Option) Option {
 // that fn can change any of them: pool size, timeouts, TLS configuration.
 func WithRedisClientOptions(fn func(*redis.Options)) Option {
 	return func(o *options) { o.redisClient = append(o.redisClient, fn) }
+}
+
+// WithRedisClusterOptions calls fn with the options of the go-redis cluster client
+// Open makes for a redis+cluster:// URL, after the URL and the fail-fast settings (see
+// the package doc) are applied, so that fn can change any of them.
+func WithRedisClusterOptions(fn func(*redis.ClusterOptions)) Option {
+	return func(o *options) { o.redisCluster = append(o.redisCluster, fn) }
 }
 
 // WithPostgresOptions passes opts to pgstore.New when the URL names a PostgreSQL

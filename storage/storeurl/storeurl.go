@@ -28,14 +28,15 @@ type Kind string
 // The kinds of store.
 const (
 	Bolt  Kind = "bolt"  // bolt:PATH
-	Redis Kind = "redis" // redis:// or rediss://
+	Redis Kind = "redis" // redis:// or rediss://, and redis+cluster:// or rediss+cluster:// for a Redis Cluster
 	// Postgres is postgres:// or postgresql://.
 	Postgres Kind = "postgres"
 	Memory   Kind = "memory" // memory
 )
 
 // forms is what every error about an unknown URL lists.
-const forms = "want bolt:PATH, redis://host:port/db, rediss://host:port/db, postgres://host:port/database or memory"
+const forms = "want bolt:PATH, redis://host:port/db, rediss://host:port/db, redis+cluster://host:port,host:port, " +
+	"postgres://host:port/database or memory"
 
 // Location is what a store URL names, as Parse reads it.
 type Location struct {
@@ -49,6 +50,10 @@ type Location struct {
 	Addr string
 	DB   int
 	TLS  bool
+	// Cluster says that a Redis URL names a Redis Cluster (redis+cluster://,
+	// rediss+cluster://); Addrs lists the addresses it names, Addr being the first.
+	Cluster bool
+	Addrs   []string
 	// Database is the database of a PostgreSQL URL.
 	Database string
 
@@ -80,6 +85,8 @@ func Parse(raw string) (Location, error) {
 		return parseBolt(loc)
 	case strings.HasPrefix(raw, "redis://"), strings.HasPrefix(raw, "rediss://"):
 		return parseRedis(loc)
+	case strings.HasPrefix(raw, "redis+cluster://"), strings.HasPrefix(raw, "rediss+cluster://"):
+		return parseRedisCluster(loc)
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
 		return parsePostgres(loc)
 	}
@@ -191,6 +198,9 @@ func checkBoltPath(loc Location, noCreate bool) error {
 }
 
 func openRedis(ctx context.Context, loc Location, o options) (core.Store, error) {
+	if loc.Cluster {
+		return openRedisCluster(ctx, loc, o)
+	}
 	ro, err := redis.ParseURL(loc.raw) // Parse checked it
 	if err != nil {
 		return nil, fmt.Errorf("%w: storeurl: %s: %w", core.ErrConfig, loc, err)
@@ -306,7 +316,7 @@ func mustQuery(raw string) url.Values {
 // redisStore is a redisstore.Store that owns its client.
 type redisStore struct {
 	*redisstore.Store
-	client *redis.Client
+	client redis.UniversalClient
 }
 
 var _ core.Migrator = (*redisStore)(nil)

@@ -9,13 +9,19 @@
 //	srv.Kill()           // SIGKILL, as a crash would
 //	err := srv.Restart() // the same port and data directory
 //
+//	c := redistest.StartCluster(t, 3) // a Redis Cluster of 3 masters, joined by redis-cli
+//	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+//
 // Without a redis-server binary on PATH, Start skips the test, naming `make test`
 // (which installs it), or fails it when the CI environment variable is set, so that a
 // CI machine without Redis cannot pass by skipping. Launch is the same for a TestMain,
 // which cannot skip: it returns ErrMissing, and each test that needs the server then
-// calls SkipOrFail, so that `go test -v` lists every test that did not run.
+// calls SkipOrFail, so that `go test -v` lists every test that did not run. A cluster
+// needs redis-cli too (Debian's redis-tools, which redis-server depends on): without
+// it StartCluster skips or fails the same way, and LaunchCluster returns
+// ErrMissingCLI.
 //
-// It only runs redis-server and imports nothing of gatehouse, so any module's tests
+// It only runs redis-server and redis-cli and imports nothing of gatehouse, so any module's tests
 // can use it, redisstore's own included.
 package redistest
 
@@ -28,6 +34,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -61,6 +68,7 @@ type Server struct {
 
 	bin  string
 	conf []string // lines added to baseConf
+	bus  bool     // a cluster node: it needs a port for the cluster bus too
 	out  lockedBuffer
 
 	mu     sync.Mutex
@@ -118,11 +126,26 @@ func Launch(conf ...string) (*Server, error) {
 // launch starts redis-server on a free port, trying a few: a port found free can be
 // taken before the server binds it.
 func launch(bin, dir string, conf []string) (*Server, error) {
-	s := &Server{Dir: dir, bin: bin, conf: conf}
+	return launchNode(bin, dir, conf, false)
+}
+
+// launchNode is launch, and for a cluster node (bus) picks a free port for the
+// cluster bus too: Redis's default, the port plus 10000, can lie past 65535.
+func launchNode(bin, dir string, conf []string, bus bool) (*Server, error) {
+	s := &Server{Dir: dir, bin: bin, bus: bus}
 	var err error
 	for range 5 {
 		if s.Addr, err = FreeAddr(); err != nil {
 			return nil, err
+		}
+		s.conf = conf
+		if bus {
+			busAddr, err := FreeAddr()
+			if err != nil {
+				return nil, err
+			}
+			_, port, _ := net.SplitHostPort(busAddr)
+			s.conf = append(slices.Clip(conf), "cluster-port "+port)
 		}
 		if err = s.start(); err == nil {
 			return s, nil
