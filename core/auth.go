@@ -220,15 +220,15 @@ func (a *Auth) extraClaims(ctx context.Context, id Identity) (map[string]any, er
 //
 // Each call is reported to the WithEvents hook as an EventAuthenticate.
 func (a *Auth) Authenticate(ctx context.Context, token string) (*Claims, error) {
-	c, err := a.authenticate(ctx, token)
+	now := a.cfg.now()
+	c, err := a.authenticate(ctx, token, now)
 	if a.cfg.events != nil {
-		a.authenticated(ctx, c, err)
+		a.authenticated(ctx, c, err, now)
 	}
 	return c, err
 }
 
-func (a *Auth) authenticate(ctx context.Context, token string) (*Claims, error) {
-	now := a.cfg.now()
+func (a *Auth) authenticate(ctx context.Context, token string, now time.Time) (*Claims, error) {
 	ks := a.keys(now)
 	c, hit := a.cache.get(token, ks, now)
 	if !hit {

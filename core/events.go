@@ -125,7 +125,6 @@ func (a *Auth) emit(ctx context.Context, e Event) {
 // once per request. Callers check a.cfg.events first, so that without a hook no Event
 // is built.
 func (a *Auth) notify(ctx context.Context, e Event) {
-	e.Time = a.cfg.now()
 	a.cfg.events(ctx, e)
 }
 
@@ -140,9 +139,10 @@ func (a *Auth) startOp(ctx context.Context, op Operation) (context.Context, func
 	return a.cfg.tracing(ctx, op)
 }
 
-// authenticated reports the outcome of an authentication (EventAuthenticate).
-func (a *Auth) authenticated(ctx context.Context, c *Claims, err error) {
-	e := Event{Type: EventAuthenticate, Result: authResult(err), Err: err}
+// authenticated reports the outcome of an authentication (EventAuthenticate) that
+// started at now: the clock is read once per request.
+func (a *Auth) authenticated(ctx context.Context, c *Claims, err error, now time.Time) {
+	e := Event{Type: EventAuthenticate, Result: authResult(err), Err: err, Time: now}
 	if c != nil && err == nil {
 		e.Subject, e.SessionID = c.Subject, c.SessionID
 	}

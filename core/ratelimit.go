@@ -135,7 +135,7 @@ func (a *Auth) limited(h func(Exchange)) func(Exchange) {
 	return func(ex Exchange) {
 		if ok, wait := l.allow(ex.RemoteIP()); !ok {
 			if a.cfg.events != nil {
-				a.notify(ex.Context(), Event{Type: EventRateLimited, Err: ErrRateLimited})
+				a.notify(ex.Context(), Event{Type: EventRateLimited, Err: ErrRateLimited, Time: a.cfg.now()})
 			}
 			a.writeError(ex, &retryError{err: ErrRateLimited, after: wait})
 			return

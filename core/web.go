@@ -107,7 +107,7 @@ func (a *Auth) authenticateExchange(ex Exchange) (*Claims, error) {
 	tok, err := bearerToken(ex)
 	if err != nil {
 		if a.cfg.events != nil {
-			a.authenticated(ex.Context(), nil, err)
+			a.authenticated(ex.Context(), nil, err, a.cfg.now())
 		}
 		return nil, err
 	}

@@ -390,7 +390,7 @@ func TestMisconfiguration(t *testing.T) {
 	}{
 		{"short signing key", envOf("GATEHOUSE_SIGNING_KEY", "too-short"), 2, "GATEHOUSE_SIGNING_KEY:", "at least 32 bytes"},
 		{"signing key with ES256", envOf("GATEHOUSE_SIGNING_KEY", strings.Repeat("k", 40), "GATEHOUSE_ALG", "ES256"), 2, "GATEHOUSE_SIGNING_KEY:", "HS256"},
-		{"unknown store", envOf("GATEHOUSE_STORE", "postgres://db/gatehouse"), 2, "GATEHOUSE_STORE:", "unknown store"},
+		{"unknown store", envOf("GATEHOUSE_STORE", "mysql://db/gatehouse"), 2, "GATEHOUSE_STORE:", "unknown store"},
 		{"bolt without a path", envOf("GATEHOUSE_STORE", "bolt:"), 2, "GATEHOUSE_STORE:", "path"},
 		{"redis without a host", envOf("GATEHOUSE_STORE", "redis://"), 2, "GATEHOUSE_STORE:", "Redis URL"},
 		{"redis URL with a bad database", envOf("GATEHOUSE_STORE", "redis://127.0.0.1:1/zero"), 2, "GATEHOUSE_STORE:", "redis"},
@@ -411,6 +411,9 @@ func TestMisconfiguration(t *testing.T) {
 		{"insecure flag not a flag", envOf("GATEHOUSE_INSECURE_DEV_IDP", "please"), 2, "GATEHOUSE_INSECURE_DEV_IDP:", ""},
 		{"address without a port", envOf("GATEHOUSE_ADDR", "localhost"), 2, "GATEHOUSE_ADDR:", "host:port"},
 		{"not an email", envOf("GATEHOUSE_ALLOWED_EMAILS", "ada@example.com,bob"), 2, "GATEHOUSE_ALLOWED_EMAILS:", `"bob"`},
+		{"rate limit not a number", envOf("GATEHOUSE_RATE_LIMIT", "fast"), 2, "GATEHOUSE_RATE_LIMIT:", "whole number"},
+		{"negative session cap", envOf("GATEHOUSE_MAX_SESSIONS", "-1"), 2, "GATEHOUSE_MAX_SESSIONS:", "whole number"},
+		{"key-encryption key not 32 bytes", envOf("GATEHOUSE_KEY_ENCRYPTION_KEY", strings.Repeat("k", 32)), 2, "GATEHOUSE_KEY_ENCRYPTION_KEY:", "32 bytes in base64"},
 		{"port taken", func(t *testing.T, dir string) map[string]string {
 			ln := listen(t)
 			return map[string]string{"GATEHOUSE_ADDR": ln}

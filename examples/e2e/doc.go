@@ -16,6 +16,14 @@
 //     live tokens live and revoked ones revoked, and refresh tokens refreshing.
 //   - TestSIGKILL: every logout answered 200 before a SIGKILL is still in force after
 //     the restart, and the file is sound.
+//   - TestHardening: issue 10's checks (SECURITY.md, cases 41–50): an auth cookie sent
+//     twice and a JSON body with a repeated member refused, a store file open to others
+//     made 0600, GATEHOUSE_KEY_ENCRYPTION_KEY, an unfinished request header cut off
+//     within 10 s, headers over 16 KiB refused with 431, GATEHOUSE_RATE_LIMIT (429 with
+//     Retry-After, X-Forwarded-For not trusted), GATEHOUSE_MAX_SESSIONS, and an
+//     absolute redirect_to on the app's own origin.
+//   - TestCallbackFlood: 10,000 sign-ins started and their callbacks sent without a
+//     code leave the bbolt file within 64 KiB of its size.
 //   - TestSharedLogout, TestSharedRefreshRace, TestSharedRedisRestart: two instances of
 //     one deployment, the Gin server and the Fiber one, on one redis-server the test
 //     starts, with the signing key they generate kept in Redis. A logout on one is
@@ -25,6 +33,10 @@
 //     Retry-After while it is down and the instances know it, never a revoked token
 //     accepted, recovery by themselves, no acknowledged logout lost. Without
 //     redis-server they are skipped, or fail when CI is set.
+//   - TestMetrics, TestReadyz: with GATEHOUSE_METRICS_ADDR, /metrics counts a sign-in, a
+//     refused token, a refresh, a reuse and a logout under DESIGN.md's names; /readyz
+//     follows a Redis store killed and restarted; the logs carry request ids and no
+//     token, email or key.
 //   - TestBrowser: Debian's chromium, driven by playwright-core
 //     (interop/demo-walk.mjs), walks the tutorial's manual test through the demo page
 //     and saves screenshots under .artifacts/ at the repository root. It needs node,

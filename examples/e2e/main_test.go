@@ -256,9 +256,10 @@ func (s *server) kill() {
 // output.
 func run(t *testing.T, fw, dir string, env map[string]string) (code int, stdout, stderr string) {
 	t.Helper()
+	bin := binary(t, fw) // built before the clock starts
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t, fw))
+	cmd := exec.CommandContext(ctx, bin)
 	cmd.Dir = dir
 	cmd.Env = serverEnv(env)
 	var out, errb bytes.Buffer

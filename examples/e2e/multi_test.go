@@ -38,7 +38,9 @@ func startPair(t *testing.T, r *redistest.Server) (a, b *server) {
 	t.Helper()
 	addrA, addrB := freeAddr(t), freeAddr(t)
 	env := func(addr string) map[string]string {
-		return map[string]string{"GATEHOUSE_ADDR": addr, "GATEHOUSE_PUBLIC_URL": "http://" + addrA, "GATEHOUSE_STORE": r.URL(0)}
+		// No rate limit: the tests' one client IP makes far more refreshes than a
+		// minute's budget.
+		return map[string]string{"GATEHOUSE_ADDR": addr, "GATEHOUSE_PUBLIC_URL": "http://" + addrA, "GATEHOUSE_STORE": r.URL(0), "GATEHOUSE_RATE_LIMIT": "0"}
 	}
 	binary(t, "gin") // build first, so that the two start together
 	a = launch(t, "gin", t.TempDir(), env(addrA))

@@ -5,21 +5,52 @@ package main
 
 import (
 	"net"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/adapters/fiberauth"
 	"github.com/gatehouse-auth/gatehouse/examples/internal/demo"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
 )
 
 func main() {
 	app := demo.Start("Fiber")
 
 	f := fiber.New(fiber.Config{
-		ReadBufferSize:          fiberauth.ReadBufferSize, // room for gatehouse's largest tokens
-		EnableTrustedProxyCheck: true,                     // trust no proxy; list yours in TrustedProxies
+		// Room for gatehouse's largest tokens; a longer request line and headers: 431.
+		ReadBufferSize: fiberauth.ReadBufferSize, // = demo.MaxHeaderBytes
+		// fasthttp has one read deadline per request, headers and body together,
+		// counted as demo.HeaderTimeout is: a request unfinished by then (an
+		// unfinished header, say) is answered 408 and its connection closed.
+		ReadTimeout:  demo.HeaderTimeout,
+		WriteTimeout: demo.WriteTimeout,
+		IdleTimeout:  demo.IdleTimeout,
+		// Trust no proxy, and no ProxyHeader: the client IP (the rate limit's key) is
+		// the connection's. Behind a proxy, list it in TrustedProxies.
+		EnableTrustedProxyCheck: true,
 		DisableStartupMessage:   true,
 	})
+
+	// Fiber's request id (the client's X-Request-ID, or a new one), in every log line
+	// of the request and in its access log line.
+	f.Use(requestid.New(), func(c *fiber.Ctx) error {
+		start := time.Now()
+		ctx, id := demo.BeginRequest(c.UserContext(), c.GetRespHeader(fiber.HeaderXRequestID))
+		c.Set(fiber.HeaderXRequestID, id) // unchanged unless the client's was not a plain one
+		c.SetUserContext(ctx)
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if fe, ok := err.(*fiber.Error); ok {
+			status = fe.Code
+		} else if err != nil {
+			status = fiber.StatusInternalServerError
+		}
+		app.LogRequest(ctx, c.Method(), c.Path(), status, time.Since(start))
+		return err
+	})
+	f.Get("/healthz", func(c *fiber.Ctx) error { return statusJSON(c)(app.Healthy()) })
+	f.Get("/readyz", func(c *fiber.Ctx) error { return statusJSON(c)(app.Ready(c.UserContext())) })
 
 	fiberauth.Mount(f, app.Auth) // GET /auth/login, /auth/callback, POST /auth/refresh, ...
 	f.Get("/api/protected", fiberauth.Require(app.Auth), func(c *fiber.Ctx) error {
@@ -41,4 +72,8 @@ func main() {
 	}
 
 	app.Serve(func(ln net.Listener) error { return f.Listener(fiberauth.Listener(ln)) }, f.ShutdownWithContext)
+}
+
+func statusJSON(c *fiber.Ctx) func(int, map[string]any) error {
+	return func(status int, v map[string]any) error { return c.Status(status).JSON(v) }
 }

@@ -19,7 +19,20 @@ func main() {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.HandleMethodNotAllowed = true
-	r.SetTrustedProxies(nil) // direct clients only; name your proxies here
+	// Trust no proxy: the client IP (the rate limit's key) is the connection's, never
+	// what an X-Forwarded-For header says. Behind a proxy, name it here.
+	r.SetTrustedProxies(nil)
+	// Gin has no request id of its own: each request gets one, in its logs and answer.
+	r.Use(func(c *gin.Context) {
+		start := time.Now()
+		ctx, id := demo.BeginRequest(c.Request.Context(), c.GetHeader(demo.RequestIDHeader))
+		c.Header(demo.RequestIDHeader, id)
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+		app.LogRequest(ctx, c.Request.Method, c.Request.URL.Path, c.Writer.Status(), time.Since(start))
+	})
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(app.Healthy()) })
+	r.GET("/readyz", func(c *gin.Context) { c.JSON(app.Ready(c.Request.Context())) })
 
 	ginauth.Mount(r, app.Auth) // GET /auth/login, /auth/callback, POST /auth/refresh, ...
 	r.GET("/api/protected", ginauth.Require(app.Auth), func(c *gin.Context) {
@@ -37,6 +50,6 @@ func main() {
 		r.Any(demo.DevIDPPath+"/*path", gin.WrapH(app.DevIDP))
 	}
 
-	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	srv := demo.HTTPServer(r) // header, read, write and idle timeouts, 16 KiB of headers
 	app.Serve(srv.Serve, srv.Shutdown)
 }

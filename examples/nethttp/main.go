@@ -6,7 +6,6 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/adapters/httpauth"
 	"github.com/gatehouse-auth/gatehouse/examples/internal/demo"
@@ -22,6 +21,8 @@ func main() {
 		writeJSON(w, map[string]string{"email": claims.Email})
 	})))
 	mux.HandleFunc("GET /api", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, app.Public()) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeStatusJSON(w)(app.Healthy()) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { writeStatusJSON(w)(app.Ready(r.Context())) })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		for k, v := range app.Page.Header {
 			w.Header().Set(k, v)
@@ -33,11 +34,22 @@ func main() {
 		mux.Handle(demo.DevIDPPath+"/", app.DevIDP)
 	}
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Header, read, write and idle timeouts, 16 KiB of headers. The client IP (the rate
+	// limit's key) is r.RemoteAddr: net/http reads no proxy header.
+	// Each request gets a request id (net/http has none), in its logs and answer.
+	srv := demo.HTTPServer(app.HTTPMiddleware(mux))
 	app.Serve(srv.Serve, srv.Shutdown)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
+}
+
+func writeStatusJSON(w http.ResponseWriter) func(int, map[string]any) {
+	return func(status int, v map[string]any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(v)
+	}
 }

@@ -62,6 +62,8 @@ type App struct {
 	cfg   *Config
 	ln    net.Listener
 	store core.Store
+	probe core.Store     // the store unmeasured, for /readyz (observe.go)
+	obs   *observability // nil without GATEHOUSE_METRICS_ADDR
 	log   *slog.Logger
 	out   io.Writer
 }
@@ -84,7 +86,11 @@ func start(framework string, getenv func(string) string, logTo, out io.Writer) (
 	if err != nil {
 		return nil, ExitConfig, err
 	}
-	log := slog.New(slog.NewTextHandler(logTo, nil))
+	metricsAddr, err := loadMetricsAddr(getenv)
+	if err != nil {
+		return nil, ExitConfig, err
+	}
+	log := slog.New(logHandler{slog.NewTextHandler(logTo, nil)}) // adds request_id, see observe.go
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, ExitFailed, fmt.Errorf("GATEHOUSE_ADDR: %w", err)
@@ -96,10 +102,14 @@ func start(framework string, getenv func(string) string, logTo, out io.Writer) (
 	}
 	fail := func(code int, err error) (*App, int, error) {
 		ln.Close()
+		a.closeObservability(context.Background())
 		if a.store != nil {
 			a.store.Close()
 		}
 		return nil, code, err
+	}
+	if err := tightenStoreFile(cfg.Store, log); err != nil {
+		return fail(ExitFailed, fmt.Errorf("GATEHOUSE_STORE: %w", err))
 	}
 	if a.store, err = openStore(cfg.Store, log); err != nil {
 		code := ExitFailed
@@ -109,14 +119,27 @@ func start(framework string, getenv func(string) string, logTo, out io.Writer) (
 		return fail(code, fmt.Errorf("GATEHOUSE_STORE: %s", storeMessage(err)))
 	}
 
+	obsOpts, err := a.observe(metricsAddr)
+	if err != nil {
+		return fail(ExitFailed, err)
+	}
 	opts := []core.Option{
 		core.WithIssuer(a.URL), core.WithPublicURL(a.URL), core.WithRoutePrefix(routePrefix), core.WithLogger(log),
 		core.WithAccessTTL(cfg.AccessTTL), core.WithRefreshTTL(cfg.RefreshTTL),
+		core.WithMaxSessions(cfg.MaxSessions),
+	}
+	if cfg.RateLimit == 0 {
+		opts = append(opts, core.WithoutRateLimit())
+	} else {
+		opts = append(opts, core.WithRateLimit(cfg.RateLimit))
 	}
 	if cfg.SigningKey != nil {
 		opts = append(opts, core.WithHMACSecret(cfg.SigningKey))
 	} else {
 		opts = append(opts, core.WithAlgorithm(cfg.Alg))
+	}
+	if cfg.KeyEncryptionKey != nil {
+		opts = append(opts, core.WithKeyEncryptionKey(cfg.KeyEncryptionKey))
 	}
 	if len(cfg.AllowedEmails) > 0 {
 		opts = append(opts, core.WithAllowedEmails(cfg.AllowedEmails...))
@@ -136,6 +159,7 @@ func start(framework string, getenv func(string) string, logTo, out io.Writer) (
 		providers = append(providers, p)
 	}
 	opts = append(opts, core.WithProviders(providers...))
+	opts = append(opts, obsOpts...)
 	if a.Auth, err = core.New(a.store, opts...); err != nil {
 		code := ExitFailed
 		if errors.Is(err, core.ErrConfig) {
@@ -216,7 +240,8 @@ func (a *App) Serve(serve func(net.Listener) error, shutdown func(context.Contex
 	go func() { errc <- serve(a.ln) }()
 
 	a.log.Info("gatehouse demo listening", "framework", a.Framework, "addr", a.ln.Addr().String(),
-		"public_url", a.URL, "store", storeName(a.cfg.Store), "alg", a.alg())
+		"public_url", a.URL, "store", storeName(a.cfg.Store), "alg", a.alg(),
+		"rate_limit", a.cfg.RateLimit, "max_sessions", a.cfg.MaxSessions, "keys_sealed", a.cfg.KeyEncryptionKey != nil)
 	if a.DevIDP != nil {
 		a.log.Warn("DEVELOPMENT IDENTITY PROVIDER ENABLED: anyone can sign in as anyone; never use it in production",
 			"url", a.URL+DevIDPPath)
@@ -237,6 +262,7 @@ func (a *App) Serve(serve func(net.Listener) error, shutdown func(context.Contex
 	if err := shutdown(sctx); err != nil {
 		a.log.Error("shutdown", "err", err)
 	}
+	a.closeObservability(sctx)
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		a.log.Error("serve", "err", err)
 	}

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/mail"
@@ -20,7 +21,14 @@ const (
 	DefaultAlg        = core.HS256
 	DefaultAccessTTL  = 15 * time.Minute
 	DefaultRefreshTTL = 720 * time.Hour
+	// DefaultRateLimit and DefaultMaxSessions are the library's defaults.
+	DefaultRateLimit   = core.DefaultRateLimit
+	DefaultMaxSessions = core.DefaultMaxSessions
 )
+
+// KeyEncryptionKeySize is the length of GATEHOUSE_KEY_ENCRYPTION_KEY, once decoded: an
+// AES-256 key.
+const KeyEncryptionKeySize = 32
 
 // InsecureDevIDPVar names the variable that lets the development identity provider
 // run with a public URL or listen address other than loopback.
@@ -44,6 +52,14 @@ type Config struct {
 	AllowedEmails []string
 	// AccessTTL and RefreshTTL are GATEHOUSE_ACCESS_TTL and GATEHOUSE_REFRESH_TTL.
 	AccessTTL, RefreshTTL time.Duration
+	// RateLimit is GATEHOUSE_RATE_LIMIT, requests a minute per client IP on the
+	// sign-in, callback, refresh and password routes; 0 turns the limit off.
+	RateLimit int
+	// MaxSessions is GATEHOUSE_MAX_SESSIONS, sessions per user; 0 is no cap.
+	MaxSessions int
+	// KeyEncryptionKey is GATEHOUSE_KEY_ENCRYPTION_KEY, decoded: the key that seals the
+	// signing and state keys kept in the store; nil when unset.
+	KeyEncryptionKey []byte
 	// Google is set by GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET.
 	Google *Client
 	// OIDC is set by OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET.
@@ -151,6 +167,30 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	}
 
+	for _, n := range []struct {
+		name string
+		def  int
+		dst  *int
+		what string
+	}{{"GATEHOUSE_RATE_LIMIT", DefaultRateLimit, &c.RateLimit, "requests per minute (0 turns the limit off)"},
+		{"GATEHOUSE_MAX_SESSIONS", DefaultMaxSessions, &c.MaxSessions, "sessions per user (0 is no cap)"}} {
+		*n.dst = n.def
+		if raw := env(n.name, ""); raw != "" {
+			v, err := strconv.Atoi(raw)
+			if err != nil || v < 0 {
+				return nil, bad(n.name, "%q is not a whole number of %s", raw, n.what)
+			}
+			*n.dst = v
+		}
+	}
+
+	if raw := env("GATEHOUSE_KEY_ENCRYPTION_KEY", ""); raw != "" {
+		// The value is a secret: the message says what is wrong with it, never what it is.
+		if c.KeyEncryptionKey = decodeKey(raw); c.KeyEncryptionKey == nil {
+			return nil, bad("GATEHOUSE_KEY_ENCRYPTION_KEY", "not %d bytes in base64 (standard or URL alphabet, padded or not), such as the output of openssl rand -base64 %d", KeyEncryptionKeySize, KeyEncryptionKeySize)
+		}
+	}
+
 	if c.Google, err = pair(getenv, "", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"); err != nil {
 		return nil, err
 	}
@@ -195,6 +235,17 @@ func (c *Config) checkDevIDP(listenHost string) error {
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		return &ConfigError{"GATEHOUSE_PUBLIC_URL", fmt.Sprintf("%q: off loopback, the development identity provider needs an https public URL (gatehouse refuses plain-http provider endpoints there)", c.PublicURL)}
+	}
+	return nil
+}
+
+// decodeKey decodes a key-encryption key written in any of the four base64 encodings,
+// strictly, or returns nil when raw is none of them or not KeyEncryptionKeySize bytes.
+func decodeKey(raw string) []byte {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if k, err := enc.Strict().DecodeString(raw); err == nil && len(k) == KeyEncryptionKeySize {
+			return k
+		}
 	}
 	return nil
 }

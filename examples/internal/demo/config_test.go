@@ -1,6 +1,8 @@
 package demo
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"reflect"
 	"strings"
@@ -19,6 +21,7 @@ func TestDefaults(t *testing.T) {
 	want := &Config{
 		Addr: "127.0.0.1:7000", PublicURL: "http://127.0.0.1:7000", Store: "bolt:gatehouse.db",
 		Alg: "HS256", AccessTTL: 15 * time.Minute, RefreshTTL: 720 * time.Hour,
+		RateLimit: 120, MaxSessions: 50,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
@@ -30,6 +33,9 @@ func TestDefaults(t *testing.T) {
 
 func TestLoad(t *testing.T) {
 	key := strings.Repeat("k", 32)
+	// Bytes whose base64 has both '+' and '/' in the standard alphabet, '-' and '_' in
+	// the URL one, and padding.
+	kek := bytes.Repeat([]byte{0xfb, 0xff, 0xbf}, 11)[:32]
 	cases := []struct {
 		name string
 		env  map[string]string
@@ -53,6 +59,14 @@ func TestLoad(t *testing.T) {
 			}},
 		{"TTLs", map[string]string{"GATEHOUSE_ACCESS_TTL": "90s", "GATEHOUSE_REFRESH_TTL": "2h"},
 			func(c *Config) bool { return c.AccessTTL == 90*time.Second && c.RefreshTTL == 2*time.Hour }},
+		{"rate limit", map[string]string{"GATEHOUSE_RATE_LIMIT": "30"}, func(c *Config) bool { return c.RateLimit == 30 }},
+		{"rate limit off", map[string]string{"GATEHOUSE_RATE_LIMIT": "0"}, func(c *Config) bool { return c.RateLimit == 0 }},
+		{"max sessions", map[string]string{"GATEHOUSE_MAX_SESSIONS": "3"}, func(c *Config) bool { return c.MaxSessions == 3 }},
+		{"no session cap", map[string]string{"GATEHOUSE_MAX_SESSIONS": "0"}, func(c *Config) bool { return c.MaxSessions == 0 }},
+		{"key-encryption key, standard base64", map[string]string{"GATEHOUSE_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(kek)},
+			func(c *Config) bool { return bytes.Equal(c.KeyEncryptionKey, kek) }},
+		{"key-encryption key, URL alphabet, unpadded", map[string]string{"GATEHOUSE_KEY_ENCRYPTION_KEY": base64.RawURLEncoding.EncodeToString(kek)},
+			func(c *Config) bool { return bytes.Equal(c.KeyEncryptionKey, kek) }},
 		{"Google", map[string]string{"GOOGLE_CLIENT_ID": "i", "GOOGLE_CLIENT_SECRET": "s"},
 			func(c *Config) bool { return *c.Google == Client{ID: "i", Secret: "s"} && c.OIDC == nil && !c.DevIDP() }},
 		{"OIDC", map[string]string{"OIDC_ISSUER": "https://idp.example.com/", "OIDC_CLIENT_ID": "i", "OIDC_CLIENT_SECRET": "s"},
@@ -94,7 +108,7 @@ func TestMisconfiguration(t *testing.T) {
 		{map[string]string{"GATEHOUSE_PUBLIC_URL": "http://app.example.com"}, "GATEHOUSE_PUBLIC_URL"},
 		{map[string]string{"GATEHOUSE_PUBLIC_URL": "http://app.example.com", InsecureDevIDPVar: "1"}, "GATEHOUSE_PUBLIC_URL"},
 		{map[string]string{InsecureDevIDPVar: "yes"}, InsecureDevIDPVar},
-		{map[string]string{"GATEHOUSE_STORE": "postgres://db/x"}, "GATEHOUSE_STORE"},
+		{map[string]string{"GATEHOUSE_STORE": "mysql://db/x"}, "GATEHOUSE_STORE"},
 		{map[string]string{"GATEHOUSE_STORE": "bolt:"}, "GATEHOUSE_STORE"},
 		{map[string]string{"GATEHOUSE_STORE": "redis://"}, "GATEHOUSE_STORE"},
 		{map[string]string{"GATEHOUSE_STORE": "gatehouse.db"}, "GATEHOUSE_STORE"},
@@ -108,6 +122,15 @@ func TestMisconfiguration(t *testing.T) {
 		{map[string]string{"GATEHOUSE_ACCESS_TTL": "15"}, "GATEHOUSE_ACCESS_TTL"},
 		{map[string]string{"GATEHOUSE_ACCESS_TTL": "500ms"}, "GATEHOUSE_ACCESS_TTL"},
 		{map[string]string{"GATEHOUSE_REFRESH_TTL": "-1h"}, "GATEHOUSE_REFRESH_TTL"},
+		{map[string]string{"GATEHOUSE_RATE_LIMIT": "fast"}, "GATEHOUSE_RATE_LIMIT"},
+		{map[string]string{"GATEHOUSE_RATE_LIMIT": "-1"}, "GATEHOUSE_RATE_LIMIT"},
+		{map[string]string{"GATEHOUSE_RATE_LIMIT": "1.5"}, "GATEHOUSE_RATE_LIMIT"},
+		{map[string]string{"GATEHOUSE_MAX_SESSIONS": "-2"}, "GATEHOUSE_MAX_SESSIONS"},
+		{map[string]string{"GATEHOUSE_MAX_SESSIONS": "many"}, "GATEHOUSE_MAX_SESSIONS"},
+		{map[string]string{"GATEHOUSE_KEY_ENCRYPTION_KEY": strings.Repeat("k", 32)}, "GATEHOUSE_KEY_ENCRYPTION_KEY"}, // 24 bytes
+		{map[string]string{"GATEHOUSE_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(make([]byte, 31))}, "GATEHOUSE_KEY_ENCRYPTION_KEY"},
+		{map[string]string{"GATEHOUSE_KEY_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(make([]byte, 33))}, "GATEHOUSE_KEY_ENCRYPTION_KEY"},
+		{map[string]string{"GATEHOUSE_KEY_ENCRYPTION_KEY": "not base64 at all, not even close!!"}, "GATEHOUSE_KEY_ENCRYPTION_KEY"},
 		{map[string]string{"GOOGLE_CLIENT_ID": "i"}, "GOOGLE_CLIENT_SECRET"},
 		{map[string]string{"GOOGLE_CLIENT_SECRET": "s"}, "GOOGLE_CLIENT_ID"},
 		{map[string]string{"OIDC_ISSUER": "https://idp.example.com", "OIDC_CLIENT_ID": "i"}, "OIDC_CLIENT_SECRET"},
@@ -119,6 +142,17 @@ func TestMisconfiguration(t *testing.T) {
 		var ce *ConfigError
 		if !errors.As(err, &ce) || ce.Var != tc.wantVar {
 			t.Errorf("%v: got %v, want an error about %s", tc.env, err, tc.wantVar)
+		}
+	}
+}
+
+// TestKeyNotEchoed: a refused key-encryption key is a secret all the same; the line
+// that refuses it does not repeat it.
+func TestKeyNotEchoed(t *testing.T) {
+	for _, v := range []string{"c2VjcmV0LWJ1dC10b28tc2hvcnQ=", "secret but not base64 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~"} {
+		_, err := Load(getenv(map[string]string{"GATEHOUSE_KEY_ENCRYPTION_KEY": v}))
+		if err == nil || strings.Contains(err.Error(), v) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%v", err)
 		}
 	}
 }

@@ -1,7 +1,9 @@
 // Package demo is what the three example servers share, everything but their
 // framework: the environment contract of DESIGN.md ("Example servers") and its checks,
 // the store it names, the gatehouse engine, the development identity provider when no
-// real one is configured, the demo page, and the graceful shutdown.
+// real one is configured, the demo page, the connection limits every server sets
+// (HTTPServer; the Fiber server sets the same from the constants), and the graceful
+// shutdown.
 //
 // An example's main is only the framework-specific part:
 //
@@ -10,7 +12,7 @@
 //	ginauth.Mount(r, app.Auth)      // /auth/...
 //	r.GET("/api/protected", ginauth.Require(app.Auth), ...)
 //	...                             // GET /, GET /api, and app.DevIDP under DevIDPPath
-//	srv := &http.Server{Handler: r}
+//	srv := demo.HTTPServer(r)       // timeouts, 16 KiB of headers
 //	app.Serve(srv.Serve, srv.Shutdown)
 //
 // # Exit codes
@@ -18,6 +20,6 @@
 // A server that cannot start prints one line to stderr and exits with ExitConfig (2)
 // for a misconfiguration (a variable it refuses) or ExitFailed (1) when the
 // configuration is fine but something failed (the port is taken, the store cannot be
-// opened). After SIGINT or SIGTERM it stops accepting connections, lets requests in
+// opened, a bolt file open to group or others cannot be made 0600). After SIGINT or SIGTERM it stops accepting connections, lets requests in
 // flight finish, closes the store and exits 0.
 package demo
