@@ -2,6 +2,7 @@ package httpauth
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/gatehouse-auth/gatehouse/core"
 )
@@ -22,7 +23,11 @@ func guard(auth *core.Auth, optional bool) func(http.Handler) http.Handler {
 	ad := auth.Adapter()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			claims, ok := ad.Guard(newExchange(w, r), optional)
+			ex := exchanges.Get().(*exchange)
+			ex.w, ex.r = w, r
+			claims, ok := ad.Guard(ex, optional)
+			*ex = exchange{}
+			exchanges.Put(ex)
 			switch {
 			case !ok:
 			case claims == nil:
@@ -33,6 +38,12 @@ func guard(auth *core.Auth, optional bool) func(http.Handler) http.Handler {
 		})
 	}
 }
+
+// exchanges recycles the middleware's exchanges. Guard uses its exchange only while it
+// runs (it answers a refused request before returning), and a new one for every
+// request would be the only allocation of the adapter's own: the request's copy with
+// the claims in its context is net/http's way and cannot be avoided.
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 
 // Claims returns the claims Require or Optional verified for r, and false when there
 // are none (no middleware, or Optional without a token). It is core.FromContext on the

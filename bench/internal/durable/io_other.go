@@ -1,0 +1,5 @@
+//go:build !linux
+
+package durable
+
+func written() uint64 { return 0 }
