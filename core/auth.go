@@ -246,7 +246,7 @@ func (a *Auth) authenticate(ctx context.Context, token string, now time.Time) (*
 		return nil, ErrTokenRevoked
 	}
 	if !hit && a.cache != nil {
-		a.cache.put(token, &cached{claims: c, until: c.ExpiresAt.Add(a.cfg.leeway), keys: ks}, now)
+		a.cache.put(token, &cached{claims: c, until: c.ExpiresAt.Add(a.cfg.leeway), keys: ks})
 	}
 	// The caller gets its own copy: the cached claims must not change under others.
 	own := *c

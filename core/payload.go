@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -39,7 +40,8 @@ const (
 // It reads the payload once, without reflection; custom claims are skipped, checked
 // only for being well-formed JSON, and read later through Claims.Get or Decode.
 func decodeClaims(b []byte, w *wireClaims) error {
-	d := scanner{b: b}
+	// One copy of the payload; every string read from it is a substring of the copy.
+	d := scanner{s: string(b)}
 	var seen int
 	var custom []string // names of custom claims, for the duplicate check
 	d.space()
@@ -114,15 +116,15 @@ func decodeClaims(b []byte, w *wireClaims) error {
 	}
 }
 
-// scanner reads JSON from b at i.
+// scanner reads JSON from s at i.
 type scanner struct {
-	b []byte
+	s string
 	i int
 }
 
 func (d *scanner) space() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
+	for d.i < len(d.s) {
+		switch d.s[d.i] {
 		case ' ', '\t', '\n', '\r':
 			d.i++
 		default:
@@ -132,7 +134,7 @@ func (d *scanner) space() {
 }
 
 func (d *scanner) consume(c byte) bool {
-	if d.i < len(d.b) && d.b[d.i] == c {
+	if d.i < len(d.s) && d.s[d.i] == c {
 		d.i++
 		return true
 	}
@@ -142,7 +144,7 @@ func (d *scanner) consume(c byte) bool {
 // end checks that nothing but white space follows the value.
 func (d *scanner) end() error {
 	d.space()
-	if d.i != len(d.b) {
+	if d.i != len(d.s) {
 		return errPayload
 	}
 	return nil
@@ -157,19 +159,19 @@ func (d *scanner) str() (string, bool) {
 		return "", false
 	}
 	start, escaped, high := d.i, false, false
-	for d.i < len(d.b) {
-		c := d.b[d.i]
+	for d.i < len(d.s) {
+		c := d.s[d.i]
 		switch {
 		case c == '"':
 			d.i++
-			if high && !utf8.Valid(d.b[start:d.i-1]) {
+			if high && !utf8.ValidString(d.s[start:d.i-1]) {
 				return "", false
 			}
 			if !escaped {
-				return string(d.b[start : d.i-1]), true
+				return d.s[start : d.i-1], true
 			}
 			var s string
-			if json.Unmarshal(d.b[start-1:d.i], &s) != nil {
+			if json.Unmarshal([]byte(d.s[start-1:d.i]), &s) != nil {
 				return "", false
 			}
 			return s, true
@@ -192,15 +194,15 @@ func (d *scanner) int() (int64, bool) {
 	neg := d.consume('-')
 	start := d.i
 	var n int64
-	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
-		n = n*10 + int64(d.b[d.i]-'0')
+	for d.i < len(d.s) && d.s[d.i] >= '0' && d.s[d.i] <= '9' {
+		n = n*10 + int64(d.s[d.i]-'0')
 		d.i++
 	}
 	digits := d.i - start
-	if digits == 0 || digits > 18 || (digits > 1 && d.b[start] == '0') {
+	if digits == 0 || digits > 18 || (digits > 1 && d.s[start] == '0') {
 		return 0, false
 	}
-	if d.i < len(d.b) && (d.b[d.i] == '.' || d.b[d.i] == 'e' || d.b[d.i] == 'E') {
+	if d.i < len(d.s) && (d.s[d.i] == '.' || d.s[d.i] == 'e' || d.s[d.i] == 'E') {
 		return 0, false
 	}
 	if neg {
@@ -238,10 +240,10 @@ const maxDepth = 32
 
 // skip reads one value of any kind without keeping it, checking that it is well-formed.
 func (d *scanner) skip(depth int) bool {
-	if d.i >= len(d.b) || depth > maxDepth {
+	if d.i >= len(d.s) || depth > maxDepth {
 		return false
 	}
-	switch c := d.b[d.i]; {
+	switch c := d.s[d.i]; {
 	case c == '"':
 		_, ok := d.str()
 		return ok
@@ -251,7 +253,7 @@ func (d *scanner) skip(depth int) bool {
 		return d.number()
 	}
 	for _, lit := range []string{"true", "false", "null"} {
-		if len(d.b)-d.i >= len(lit) && string(d.b[d.i:d.i+len(lit)]) == lit {
+		if strings.HasPrefix(d.s[d.i:], lit) {
 			d.i += len(lit)
 			return true
 		}
@@ -261,7 +263,7 @@ func (d *scanner) skip(depth int) bool {
 
 func (d *scanner) skipContainer(depth int) bool {
 	closer := byte(']')
-	object := d.b[d.i] == '{'
+	object := d.s[d.i] == '{'
 	if object {
 		closer = '}'
 	}
@@ -300,13 +302,13 @@ func (d *scanner) number() bool {
 	d.consume('-')
 	digits := func() int {
 		start := d.i
-		for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		for d.i < len(d.s) && d.s[d.i] >= '0' && d.s[d.i] <= '9' {
 			d.i++
 		}
 		return d.i - start
 	}
 	start := d.i
-	if n := digits(); n == 0 || (n > 1 && d.b[start] == '0') {
+	if n := digits(); n == 0 || (n > 1 && d.s[start] == '0') {
 		return false
 	}
 	if d.consume('.') && digits() == 0 {

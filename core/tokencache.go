@@ -48,8 +48,9 @@ type tokenCache struct {
 
 type cacheShard struct {
 	mu    sync.RWMutex
-	max   int
 	items map[string]*cached
+	order []string // the tokens in insertion order, a ring of len max
+	next  int      // where the next token goes in order
 }
 
 // cached is one verified token: its claims, until when they hold (exp plus leeway),
@@ -64,7 +65,7 @@ func newTokenCache(n int) *tokenCache {
 	c := &tokenCache{seed: maphash.MakeSeed()}
 	per := max(1, (n+cacheShards-1)/cacheShards)
 	for i := range c.shards {
-		c.shards[i] = cacheShard{max: per, items: make(map[string]*cached)}
+		c.shards[i] = cacheShard{items: make(map[string]*cached, per), order: make([]string, per)}
 	}
 	return c
 }
@@ -88,24 +89,20 @@ func (c *tokenCache) get(token string, keys *keyset, now time.Time) (*Claims, bo
 	return e.claims, true
 }
 
-// put remembers a verified token. A full shard first drops what has expired, then an
-// arbitrary entry: the bound holds whatever the traffic.
-func (c *tokenCache) put(token string, e *cached, now time.Time) {
+// put remembers a verified token in the place of the shard's oldest: a ring, so the
+// bound holds whatever the traffic and a miss costs the same when the cache is full.
+func (c *tokenCache) put(token string, e *cached) {
 	s := c.shard(token)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.items) >= s.max {
-		for k, old := range s.items {
-			if !now.Before(old.until) || old.keys != e.keys {
-				delete(s.items, k)
-			}
-		}
-		for k := range s.items {
-			if len(s.items) < s.max {
-				break
-			}
-			delete(s.items, k)
-		}
+	if _, ok := s.items[token]; ok {
+		s.items[token] = e
+		return
 	}
+	if old := s.order[s.next]; old != "" {
+		delete(s.items, old)
+	}
+	s.order[s.next] = token
+	s.next = (s.next + 1) % len(s.order)
 	s.items[token] = e
 }
