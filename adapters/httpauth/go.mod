@@ -7,6 +7,7 @@ require github.com/gatehouse-auth/gatehouse/core v0.1.0
 require (
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
 )
 
