@@ -7,18 +7,31 @@ GO ?= go
 # Every module of the workspace, from go.work.
 MODULES := $(shell sed -n 's|^[[:space:]]*\./\([^[:space:]]*\)$$|\1|p' go.work)
 
-.PHONY: demo test test-go test-modules vet fmt tidy bench deps-node deps-redis deps-postgres deps-browser check-license fuzz
+.PHONY: demo test test-go test-modules vet fmt tidy bench deps-node deps-redis deps-postgres deps-browser check-license fuzz release-prep release-check
 
 ## demo: the example server (FRAMEWORK=gin|fiber|nethttp) on bolt:gatehouse.db with the
 ## development identity provider, offline; it prints the URL to open.
 demo:
 	@scripts/demo.sh $(FRAMEWORK)
 
-## test: every test of every module, under -race, then each module on its own.
-test: check-license deps-node deps-redis deps-postgres deps-browser test-go test-modules fuzz
+## test: every test of every module, under -race, then each module on its own, then the
+## release check.
+test: check-license deps-node deps-redis deps-postgres deps-browser test-go test-modules fuzz release-check
 
 test-go:
 	$(GO) test -race -count=1 $(addprefix ./,$(addsuffix /...,$(MODULES)))
+
+## release-check: publishes every module of the working tree into a file module proxy at
+## VERSION and, outside the repository, builds a Gin, a Fiber and a net/http app and every
+## Go block of the READMEs with plain go get; the apps' module graphs hold nothing unused.
+release-check:
+	$(GO) run ./tools/release check
+
+## release-prep VERSION=v0.2.0: writes VERSION, makes every module require its siblings at
+## it, tidies, recomputes the go lines, builds each module on its own, prints the tags.
+release-prep:
+	@test -n "$(VERSION)" || { echo "usage: make release-prep VERSION=v0.2.0"; exit 2; }
+	$(GO) run ./tools/release prep $(VERSION)
 
 ## test-modules: each module builds and vets with GOWORK=off, as a user's go get sees it.
 test-modules:
@@ -45,7 +58,8 @@ deps-node:
 deps-browser:
 	@scripts/test-deps.sh chromium
 
-## deps-redis: redis-server for the redisstore tests (they start their own on free ports).
+## deps-redis: redis-server and redis-cli (redis-tools) for the redisstore tests (they start
+## their own servers on free ports, and a Redis Cluster joined with redis-cli --cluster create).
 deps-redis:
 	@scripts/redis-test-server.sh ensure
 
@@ -63,6 +77,8 @@ fmt:
 tidy:
 	@set -e; for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) mod tidy); done
 
-## bench: the benchmarks of the bench module, against the libraries users would pick.
+## bench: one table of ratios against the libraries users would pick, from one run of
+## about four minutes (bench/README.md; BENCHFLAGS=-v adds every median). The testing.B
+## benchmarks alone: cd bench && go test -run '^$$' -bench .
 bench:
-	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m
+	cd bench && $(GO) run ./cmd/bench $(BENCHFLAGS)
