@@ -6,7 +6,7 @@
 // Every test runs the same table against all three, so they cannot drift apart:
 //
 //   - TestRoutes: the routes of the contract and how they answer.
-//   - TestEnvContract: each variable of DESIGN.md's table, observed from outside.
+//   - TestEnvContract: each variable of examples/README.md's table, observed from outside.
 //   - TestMisconfiguration: a refused variable stops the server at start with one
 //     line on stderr and exit code 2 (1 when the environment is fine but the port or
 //     the store is not).
@@ -34,7 +34,7 @@
 //     accepted, recovery by themselves, no acknowledged logout lost. Without
 //     redis-server they are skipped, or fail when CI is set.
 //   - TestMetrics, TestReadyz: with GATEHOUSE_METRICS_ADDR, /metrics counts a sign-in, a
-//     refused token, a refresh, a reuse and a logout under DESIGN.md's names; /readyz
+//     refused token, a refresh, a reuse and a logout under examples/README.md's names; /readyz
 //     follows a Redis store killed and restarted; the logs carry request ids and no
 //     token, email or key.
 //   - TestBrowser: Debian's chromium, driven by playwright-core

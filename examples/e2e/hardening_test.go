@@ -22,7 +22,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/storage/boltstore"
 )
 
-// The limits of DESIGN.md's "Hardening every example server shows" and SECURITY.md's
+// The limits of examples/README.md's "Hardening every example server shows" and SECURITY.md's
 // case 50.
 const (
 	headerCutoff   = 10 * time.Second // an unfinished request header is cut off by then

@@ -49,7 +49,7 @@ func scrape(t *testing.T, addr string) map[string]float64 {
 }
 
 // TestMetrics: with GATEHOUSE_METRICS_ADDR, /metrics counts a sign-in, a refused
-// token, a refresh, a reuse and a logout under the names DESIGN.md gives, the store's
+// token, a refresh, a reuse and a logout under the names examples/README.md gives, the store's
 // latency is measured, /healthz and /readyz answer 200, and the logs carry the request
 // id and none of the tokens, the email, the signing key or the key-encryption key.
 func TestMetrics(t *testing.T) {

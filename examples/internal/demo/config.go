@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/storage/storeurl"
 )
 
-// The defaults of the environment contract (DESIGN.md, "Example servers").
+// The defaults of the environment contract (examples/README.md, "Example servers").
 const (
 	DefaultAddr       = "127.0.0.1:7000"
 	DefaultStore      = "bolt:gatehouse.db"

@@ -12,7 +12,7 @@ import (
 
 func getenv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-// TestDefaults: with nothing set, every variable has the default of DESIGN.md's table.
+// TestDefaults: with nothing set, every variable has the default of examples/README.md's table.
 func TestDefaults(t *testing.T) {
 	c, err := Load(getenv(nil))
 	if err != nil {

@@ -1,5 +1,5 @@
 // Package demo is what the three example servers share, everything but their
-// framework: the environment contract of DESIGN.md ("Example servers") and its checks,
+// framework: the environment contract of examples/README.md ("Example servers") and its checks,
 // the store it names, the gatehouse engine, the development identity provider when no
 // real one is configured, the demo page, the connection limits every server sets
 // (HTTPServer; the Fiber server sets the same from the constants), and the graceful

@@ -62,7 +62,7 @@ func (a *App) observe(addr string) ([]core.Option, error) {
 		return nil, nil
 	}
 	reg := prometheus.NewRegistry()
-	// The names DESIGN.md promises (gatehouse_authentications_total, …_seconds):
+	// The names examples/README.md promises (gatehouse_authentications_total, …_seconds):
 	// Prometheus-style translation, explicitly, whatever the default of the day; no
 	// scope labels or target_info on every scrape.
 	exp, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo(),

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The limits every example server puts on its connections (DESIGN.md, "Hardening
+// The limits every example server puts on its connections (examples/README.md, "Hardening
 // every example server shows"), whatever its framework. Without them a client that
 // opens connections and never finishes a request (slowloris) holds each one, and a
 // goroutine with it, for ever, and a client sending endless headers makes the server

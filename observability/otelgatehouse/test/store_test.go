@@ -108,7 +108,7 @@ func TestStoreMeasures(t *testing.T) {
 }
 
 // TestPrometheusNames: through the OpenTelemetry Prometheus exporter, as the example
-// servers and the README set it up, the names are the ones DESIGN.md promises.
+// servers and the README set it up, the names are the ones examples/README.md promises.
 func TestPrometheusNames(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	exp, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo(),
