@@ -55,7 +55,11 @@ func TestBrowser(t *testing.T) {
 	}
 	for _, f := range frameworks {
 		t.Run(f.dir, func(t *testing.T) {
-			s := start(t, f.dir, nil) // the default store: bolt:gatehouse.db in a temporary directory
+			// The default store (bolt:gatehouse.db in a temporary directory), with metrics:
+			// the walk must move the counters an operator watches.
+			metrics := freeAddr(t)
+			s := start(t, f.dir, map[string]string{"GATEHOUSE_METRICS_ADDR": metrics})
+			before := scrape(t, metrics)
 			shot := filepath.Join(artifacts, "demo-"+f.dir+".png")
 			for _, suffix := range []string{"", "-end", "-failed"} {
 				os.Remove(strings.TrimSuffix(shot, ".png") + suffix + ".png")
@@ -71,6 +75,18 @@ func TestBrowser(t *testing.T) {
 			t.Logf("walk of %s in %v:\n%s", f.name, time.Since(start).Round(time.Millisecond), stdout.String())
 			if err != nil {
 				t.Fatalf("demo-walk.mjs: %v\n%s", err, stderr.String())
+			}
+			after := scrape(t, metrics)
+			for _, series := range []string{
+				`gatehouse_signins_total{provider="devidp",result="ok"}`,
+				`gatehouse_authentications_total{result="ok"}`,
+				`gatehouse_refreshes_total{result="ok"}`,
+				`gatehouse_logouts_total`,
+				`gatehouse_store_operation_duration_seconds_count{operation="rotate"}`,
+			} {
+				if after[series] <= before[series] {
+					t.Errorf("the browser walk did not move %s (%v → %v)", series, before[series], after[series])
+				}
 			}
 			for _, p := range []string{shot, strings.TrimSuffix(shot, ".png") + "-end.png"} {
 				if fi, err := os.Stat(p); err != nil || fi.Size() < 10_000 {
