@@ -24,24 +24,7 @@ func TestMigrateRedisCluster(t *testing.T) {
 	dir := t.TempDir()
 	first, last := filepath.Join(dir, "first.db"), filepath.Join(dir, "last.db")
 
-	s, a := boltAuth(t, first)
-	var w world
-	w.alice = issue(t, a, "https://idp.example#alice", "Firefox", "192.0.2.1")
-	w.loggedOut = issue(t, a, "https://idp.example#alice", "curl/8.5.0", "192.0.2.2")
-	w.bob = issue(t, a, "https://idp.example#bob", "Safari", "2001:db8::2")
-	var err error
-	if w.bobNext, err = a.Refresh(ctx, w.bob.RefreshToken); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Revoke(ctx, w.bob.AccessToken); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Logout(ctx, w.loggedOut.Session.ID); err != nil {
-		t.Fatal(err)
-	}
-	wantAnswers(t, "before", a, w)
-	before := snapshot(t, s)
-	s.Close()
+	w, before := seedBolt(t, first)
 
 	// bolt → the cluster, two entries per batch.
 	out := ok(t, "migrate", "--from", "bolt:"+first, "--to", clusterURL, "--batch", "2")

@@ -69,6 +69,33 @@ type world struct {
 	alice, loggedOut, bob, bobNext *core.Tokens
 }
 
+// seedBolt makes the bolt store every migrate test copies, at path: alice with a live
+// session and a logged-out one, bob refreshed once (his session has a Previous) with
+// his first access token revoked. It returns the world and the store's content, and
+// closes the store.
+func seedBolt(t *testing.T, path string) (world, map[string]string) {
+	t.Helper()
+	s, a := boltAuth(t, path)
+	var w world
+	w.alice = issue(t, a, "https://idp.example#alice", "Firefox", "192.0.2.1")
+	w.loggedOut = issue(t, a, "https://idp.example#alice", "curl/8.5.0", "192.0.2.2")
+	w.bob = issue(t, a, "https://idp.example#bob", "Safari", "2001:db8::2")
+	var err error
+	if w.bobNext, err = a.Refresh(ctx, w.bob.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Revoke(ctx, w.bob.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Logout(ctx, w.loggedOut.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantAnswers(t, "before", a, w)
+	before := snapshot(t, s)
+	s.Close()
+	return w, before
+}
+
 // wantAnswers checks, on a, that the access tokens of w are valid or revoked as they
 // were before the migration.
 func wantAnswers(t *testing.T, where string, a *core.Auth, w world) {
@@ -104,27 +131,10 @@ func TestMigrateRoundTrip(t *testing.T) {
 	first, last := filepath.Join(dir, "first.db"), filepath.Join(dir, "last.db")
 	redisURL := srv.URL(2)
 
-	s, a := boltAuth(t, first)
-	var w world
-	w.alice = issue(t, a, "https://idp.example#alice", "Firefox", "192.0.2.1")
-	w.loggedOut = issue(t, a, "https://idp.example#alice", "curl/8.5.0", "192.0.2.2")
-	w.bob = issue(t, a, "https://idp.example#bob", "Safari", "2001:db8::2")
-	var err error
-	if w.bobNext, err = a.Refresh(ctx, w.bob.RefreshToken); err != nil { // bob's session has a Previous now
-		t.Fatal(err)
-	}
-	if err := a.Revoke(ctx, w.bob.AccessToken); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Logout(ctx, w.loggedOut.Session.ID); err != nil {
-		t.Fatal(err)
-	}
-	wantAnswers(t, "before", a, w)
-	before := snapshot(t, s)
+	w, before := seedBolt(t, first)
 	if len(before) != 5 { // signing key, 2 sessions, a revoked token, a revoked session
 		t.Fatalf("the first store holds %d entries, want 5: %v", len(before), before)
 	}
-	s.Close()
 
 	// bolt → Redis, two entries per script.
 	out := ok(t, "migrate", "--from", "bolt:"+first, "--to", redisURL, "--batch", "2")
