@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 // them again.
 const logListenerLost = "revocation listener lost"
 
-// startPairOn starts A and B on the store URL at the same time, as startPair does on
+// startPairOn starts A and B on the store URL (PostgreSQL, a Redis Cluster) at the same time, as startPair does on
 // Redis, and checks that they agree on the signing key.
 func startPairOn(t *testing.T, store string) (a, b *server) {
 	t.Helper()
@@ -37,74 +36,21 @@ func startPairOn(t *testing.T, store string) (a, b *server) {
 	fromB := cb.do("POST", "/auth/refresh", refreshForm(tok.refresh)).want(t, 200).json(t)["access_token"].(string)
 	ca.do("GET", "/api/protected", bearer(fromB)).want(t, 200)
 	if ka, kb := jwtPart(t, tok.access, 0)["kid"], jwtPart(t, fromB, 0)["kid"]; ka != kb || ka == nil {
-		t.Fatalf("A signs with key %v, B with %v: want the one key kept in PostgreSQL", ka, kb)
+		t.Fatalf("A signs with key %v, B with %v: want the one key kept in the shared store", ka, kb)
 	}
 	return a, b
 }
 
-// TestSharedLogoutPostgres: a session signed in on A and logged out on B is refused on
-// A within 100 ms of B's 200, and its refresh token too.
+// TestSharedLogoutPostgres: the logout contract on one PostgreSQL (sharedLogout).
 func TestSharedLogoutPostgres(t *testing.T) {
-	const rounds = 20
 	a, b := startPairOn(t, pgtest.Start(t).URL("postgres"))
-	ca, cb := newClient(t, a.url), newClient(t, b.url)
-	lat := make([]time.Duration, 0, rounds)
-	for range rounds {
-		tok := ca.signIn(ada, true)
-		ca.do("GET", "/api/protected", bearer(tok.access)).want(t, 200)
-		cb.do("POST", "/auth/logout", bearer(tok.access)).want(t, 200)
-		lat = append(lat, refusedWithin(t, ca, tok.access, time.Second))
-		ca.do("POST", "/auth/refresh", refreshForm(tok.refresh)).wantError(t, 400, "invalid_grant")
-	}
-	checkPropagation(t, lat)
+	sharedLogout(t, a, b)
 }
 
-// TestSharedRefreshRacePostgres: one refresh token sent to A and B at the same instant
-// has exactly one winner; the other gets invalid_grant, and the reuse ends the
-// session on both, the winner's new tokens included.
+// TestSharedRefreshRacePostgres: the refresh race on one PostgreSQL (sharedRefreshRace).
 func TestSharedRefreshRacePostgres(t *testing.T) {
-	const rounds = 10
 	a, b := startPairOn(t, pgtest.Start(t).URL("postgres"))
-	cs := []*client{newClient(t, a.url), newClient(t, b.url)}
-	for round := range rounds {
-		tok := cs[0].signIn(ada, true)
-		for _, c := range cs {
-			c.do("GET", "/api", bearer(tok.access)).want(t, 200)
-		}
-		var (
-			replies [2]reply
-			errs    [2]error
-			wg      sync.WaitGroup
-			start   = make(chan struct{})
-		)
-		for i, c := range cs {
-			wg.Go(func() {
-				<-start
-				replies[i], errs[i] = c.try("POST", "/auth/refresh", refreshForm(tok.refresh))
-			})
-		}
-		close(start)
-		wg.Wait()
-		var winners []int
-		for i, r := range replies {
-			if errs[i] != nil {
-				t.Fatalf("round %d: %v", round, errs[i])
-			}
-			if r.status == 200 {
-				winners = append(winners, i)
-			}
-		}
-		if len(winners) != 1 {
-			t.Fatalf("round %d: %d winners (A %v, B %v), want exactly one", round, len(winners), replies[0], replies[1])
-		}
-		w := winners[0]
-		replies[1-w].wantError(t, 400, "invalid_grant")
-		next := replies[w].json(t)
-		for _, c := range cs {
-			refusedWithin(t, c, next["access_token"].(string), time.Second)
-			c.do("POST", "/auth/refresh", refreshForm(next["refresh_token"].(string))).wantError(t, 400, "invalid_grant")
-		}
-	}
+	sharedRefreshRace(t, a, b)
 }
 
 // TestSharedPostgresRestart: PostgreSQL shuts down at once (every backend killed) and
