@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// buildRoutes is the route table of DESIGN.md, relative to the prefix.
+// buildRoutes is the route table of the HTTP contract (the top README), relative to the
+// prefix.
 func (a *Auth) buildRoutes() []Route {
 	var rs []Route
 	if a.cfg.web.def != nil {
