@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${FUZZTIME:-10s}
 status=0
+# inputs counts the saved inputs of a target (its testdata folder may not exist).
+inputs() {
+	if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi
+}
 while IFS=: read -r file name; do
 	dir=$(dirname "$file")
 	echo "fuzz: $name in ./$dir for $fuzztime"
@@ -14,11 +18,11 @@ while IFS=: read -r file name; do
 	# without writing one stalled (the engine's workers starved on a loaded machine:
 	# "context deadline exceeded") and is run once more; a second stall fails too.
 	for attempt in 1 2; do
-		corpus=$(ls "$dir/testdata/fuzz/$name" 2>/dev/null | wc -l)
+		corpus=$(inputs "$dir/testdata/fuzz/$name")
 		if (cd "$dir" && go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" . >"/tmp/fuzz-$name.log" 2>&1); then
 			break
 		fi
-		if [ "$attempt" = 1 ] && [ "$(ls "$dir/testdata/fuzz/$name" 2>/dev/null | wc -l)" = "$corpus" ]; then
+		if [ "$attempt" = 1 ] && [ "$(inputs "$dir/testdata/fuzz/$name")" = "$corpus" ]; then
 			echo "fuzz: $name stalled without a failing input; once more"
 			continue
 		fi
