@@ -64,7 +64,7 @@ type keyset struct {
 	period int64 // the rotation period it was built for; 0 without rotation
 }
 
-// keys loads the keys persisted in the store, sealed under the key-encryption key if
+// keyLoader loads the keys persisted in the store, sealed under the key-encryption key if
 // there is one.
 type keyLoader struct {
 	store Store
