@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Store is where gatehouse keeps sessions, revocations, generated keys and the
-// one-time values (sign-in states) it has consumed.
+// Store is where gatehouse keeps sessions, revocations, generated keys, the one-time
+// values (sign-in states) it has consumed and the counters of its throttles.
 //
 // The doc comment of each method is the contract; core/storetest checks every clause,
 // and a store passes it with one line: storetest.Run(t, newStore).
@@ -97,10 +97,21 @@ type Store interface {
 	// error, id may or may not be recorded.
 	Consume(ctx context.Context, id string, exp time.Time) (bool, error)
 
-	// Purge deletes revocations and consumed ids whose expiry is at or before now, and
-	// sessions for which now is at or after Session.PurgeAt(). It returns how many
-	// entries it deleted. Its cost grows with the number of expired entries, not with
-	// the size of the store.
+	// Count adds add (0 or more) to the counter key and returns the count and the end
+	// of its window. A counter starts at the first add > 0 after none exists or its
+	// window has ended (its end at or before now): count = add, end = now + window.
+	// Within the window adds accumulate and the end does not move. add 0 only reads: a
+	// missing or ended counter reads (0, zero time) and nothing is written. Of
+	// concurrent adds none is lost, across instances sharing the store. Counters have a
+	// namespace of their own (no effect on IsRevoked or Consume). Purge(now) deletes
+	// counters whose window ended at or before now and counts them. An empty key,
+	// add < 0 or window <= 0 is refused with an error.
+	Count(ctx context.Context, key string, add int, now time.Time, window time.Duration) (int, time.Time, error)
+
+	// Purge deletes revocations and consumed ids whose expiry is at or before now,
+	// counters whose window ended at or before now, and sessions for which now is at or
+	// after Session.PurgeAt(). It returns how many entries it deleted. Its cost grows
+	// with the number of expired entries, not with the size of the store.
 	Purge(ctx context.Context, now time.Time) (int, error)
 
 	// Close releases the store. Calls after Close return ErrStoreClosed.
@@ -163,6 +174,11 @@ type Identity struct {
 	Provider string `json:"provider,omitempty"`
 	// Claims are extra claims added to every access token of the session.
 	Claims map[string]any `json:"claims,omitempty"`
+	// Roles and Scopes are written into every access token of the session as the
+	// "roles" and "scope" claims, unless a WithGrants hook replaces them. A store keeps
+	// them with the session, as it keeps Claims.
+	Roles  []string `json:"roles,omitempty"`
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // Rotation is the input of Store.Rotate.
@@ -185,7 +201,8 @@ type Migrator interface {
 	// Export calls fn with every key, session and revocation in the store, in no
 	// particular order, stopping at the first error fn returns. Consumed ids
 	// (Store.Consume) are not exported: they live minutes, and a store they are not
-	// copied to takes them for unused.
+	// copied to takes them for unused. Nor are counters (Store.Count): they are
+	// throttling state of minutes, and a copy without them starts each window afresh.
 	Export(ctx context.Context, fn func(Entry) error) error
 	// Import writes entries as they are, overwriting what has the same kind and id; an
 	// import is atomic per call where the store can make it so. Revocations keep the

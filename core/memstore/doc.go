@@ -11,18 +11,19 @@
 //
 // Everything lives in maps behind one sync.RWMutex, so a Store is safe for concurrent
 // use. IsRevoked takes the read lock and does two map lookups. Sessions and keys are
-// copied on the way in and on the way out, Identity.Claims included, so no caller can
-// change what another one reads. Claim values are copied deeply when they are JSON-shaped
-// (map[string]any, []any, []string, map[string]string, []byte); any other value, such as
-// a pointer, is kept as it was given.
+// copied on the way in and on the way out, Identity.Claims, Roles and Scopes included,
+// so no caller can change what another one reads. Claim values are copied deeply when
+// they are JSON-shaped (map[string]any, []any, []string, map[string]string, []byte);
+// any other value, such as a pointer, is kept as it was given.
 //
 // Purge walks a min-heap of expiries, so its cost grows with the number of entries that
-// expired (and with the stale heap entries Rotate leaves, which are bounded), not with the
-// size of the store.
+// expired (and with the stale heap entries Rotate and restarted counters leave, which are
+// bounded), not with the size of the store.
 //
 // Export and Import (core.Migrator) copy the whole content out and in, but for consumed
-// sign-in states (Consume), which are not exported: Export from one snapshot taken under
-// the read lock, Import atomically under the write lock.
+// sign-in states (Consume) and throttling counters (Count), which are not exported:
+// Export from one snapshot taken under the read lock, Import atomically under the write
+// lock.
 //
 // # What it does not do
 //

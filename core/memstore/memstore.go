@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ type Store struct {
 	subjects map[string]map[string]struct{} // subject → its session ids
 	keys     map[string][]byte
 	consumed map[string]time.Time // consumed one-time id → until
+	counters map[string]counter   // Count's key → its count and window end
 	expiries expiryHeap
 }
 
@@ -38,6 +40,7 @@ func New() *Store {
 		subjects: map[string]map[string]struct{}{},
 		keys:     map[string][]byte{},
 		consumed: map[string]time.Time{},
+		counters: map[string]counter{},
 	}
 }
 
@@ -214,8 +217,49 @@ func (s *Store) Consume(_ context.Context, id string, exp time.Time) (bool, erro
 	return true, nil
 }
 
-// Purge deletes revocations and consumed ids whose expiry is at or before now and
-// sessions whose PurgeAt is, and returns how many it deleted. Keys are never purged.
+// Count adds add to the counter key and returns its count and window end, under the
+// write lock, as core.Store describes. Counters are kept apart from revocations and
+// consumed ids. A counter is filed in the expiry heap once, when its window starts:
+// within the window its end does not move. An empty key, add < 0 or window <= 0 is
+// refused, and so is an add that would overflow the count.
+func (s *Store) Count(_ context.Context, key string, add int, now time.Time, window time.Duration) (int, time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, time.Time{}, core.ErrStoreClosed
+	}
+	switch {
+	case key == "":
+		return 0, time.Time{}, errors.New("memstore: Count of an empty key")
+	case add < 0:
+		return 0, time.Time{}, fmt.Errorf("memstore: Count of key %.40q with add %d < 0", key, add)
+	case window <= 0:
+		return 0, time.Time{}, fmt.Errorf("memstore: Count of key %.40q with window %v <= 0", key, window)
+	}
+	c, ok := s.counters[key]
+	live := ok && c.end.After(now)
+	switch {
+	case add == 0 && !live:
+		return 0, time.Time{}, nil
+	case add == 0:
+		return c.n, c.end, nil
+	case live:
+		if c.n > math.MaxInt-add {
+			return 0, time.Time{}, fmt.Errorf("memstore: Count of key %.40q overflows", key)
+		}
+		c.n += add
+		s.counters[key] = c
+		return c.n, c.end, nil
+	}
+	c = counter{n: add, end: now.Add(window)}
+	s.counters[key] = c
+	s.push(expiry{at: c.end, kind: kindCounter, id: key})
+	return c.n, c.end, nil
+}
+
+// Purge deletes revocations and consumed ids whose expiry is at or before now, counters
+// whose window ended then, and sessions whose PurgeAt is, and returns how many it
+// deleted. Keys are never purged.
 func (s *Store) Purge(_ context.Context, now time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -244,6 +288,11 @@ func (s *Store) Purge(_ context.Context, now time.Time) (int, error) {
 				delete(s.consumed, e.id)
 				n++
 			}
+		case kindCounter:
+			if c, ok := s.counters[e.id]; ok && !c.end.After(now) {
+				delete(s.counters, e.id)
+				n++
+			}
 		}
 	}
 	return n, nil
@@ -258,7 +307,7 @@ func (s *Store) Close() error {
 		return core.ErrStoreClosed
 	}
 	s.closed = true
-	s.tokens, s.sids, s.sessions, s.subjects, s.keys, s.consumed, s.expiries = nil, nil, nil, nil, nil, nil, nil
+	s.tokens, s.sids, s.sessions, s.subjects, s.keys, s.consumed, s.counters, s.expiries = nil, nil, nil, nil, nil, nil, nil, nil
 	return nil
 }
 
@@ -305,7 +354,7 @@ func (s *Store) deleteSession(sess *core.Session) {
 // rebuilt from the maps: amortised, each push stays O(log n).
 func (s *Store) push(e expiry) {
 	heap.Push(&s.expiries, e)
-	live := len(s.tokens) + len(s.sids) + len(s.sessions) + len(s.consumed)
+	live := len(s.tokens) + len(s.sids) + len(s.sessions) + len(s.consumed) + len(s.counters)
 	if len(s.expiries) <= 2*live+64 {
 		return
 	}
@@ -322,6 +371,9 @@ func (s *Store) push(e expiry) {
 	for id, until := range s.consumed {
 		h = append(h, expiry{at: until, kind: kindConsumed, id: id})
 	}
+	for key, c := range s.counters {
+		h = append(h, expiry{at: c.end, kind: kindCounter, id: key})
+	}
 	heap.Init(&h)
 	s.expiries = h
 }
@@ -333,7 +385,14 @@ const (
 	kindSessionRevocation
 	kindSession
 	kindConsumed
+	kindCounter
 )
+
+// counter is one counter of Count: its count and the end of its window.
+type counter struct {
+	n   int
+	end time.Time
+}
 
 // expiry says that the entry id of kind may be purged from at on.
 type expiry struct {
@@ -363,6 +422,8 @@ func cloneSession(sess *core.Session) *core.Session {
 		return nil
 	}
 	c := *sess
+	c.Identity.Roles = slices.Clone(sess.Identity.Roles)
+	c.Identity.Scopes = slices.Clone(sess.Identity.Scopes)
 	if sess.Identity.Claims != nil {
 		c.Identity.Claims = make(map[string]any, len(sess.Identity.Claims))
 		for k, v := range sess.Identity.Claims {

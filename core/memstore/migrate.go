@@ -12,7 +12,9 @@ var _ core.Migrator = (*Store)(nil)
 
 // Export calls fn with a copy of every key, session and revocation. The copies are
 // taken under the read lock, as one snapshot, and fn runs after the lock is released,
-// so fn may call the store. Consumed ids are not exported (see core.Migrator).
+// so fn may call the store. Consumed ids are not exported (see core.Migrator), nor are
+// counters (Count): they are throttling state that lives a window of minutes, and a
+// store that starts without them only forgets some failed attempts.
 func (s *Store) Export(_ context.Context, fn func(core.Entry) error) error {
 	s.mu.RLock()
 	if s.closed {

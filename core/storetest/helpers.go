@@ -32,8 +32,9 @@ const (
 )
 
 // newSession returns a session of subject created at base: refreshable for 30 days,
-// idle after 7, with one access token outstanding until base+16m, and every field set
-// except Previous and PreviousUntil (a fresh sign-in has none).
+// idle after 7, with one access token outstanding until base+16m, and every field set,
+// the identity's roles and scopes included, except Previous and PreviousUntil (a fresh
+// sign-in has none).
 func newSession(id, subject string) *core.Session {
 	return &core.Session{
 		ID: id,
@@ -43,6 +44,8 @@ func newSession(id, subject string) *core.Session {
 			Name:     "User " + subject,
 			Provider: "storetest",
 			Claims:   map[string]any{"role": "admin", "tenant": "acme-" + subject},
+			Roles:    []string{"admin", "billing:read"},
+			Scopes:   []string{"read", "write", "urn:example:" + subject},
 		},
 		CreatedAt:       base,
 		LastUsedAt:      base,
@@ -68,6 +71,8 @@ func cloneSession(s *core.Session) *core.Session {
 		return nil
 	}
 	c := *s
+	c.Identity.Roles = slices.Clone(s.Identity.Roles)
+	c.Identity.Scopes = slices.Clone(s.Identity.Scopes)
 	if s.Identity.Claims != nil {
 		c.Identity.Claims = make(map[string]any, len(s.Identity.Claims))
 		for k, v := range s.Identity.Claims {
@@ -78,7 +83,8 @@ func cloneSession(s *core.Session) *core.Session {
 }
 
 // sessionDiff lists the fields in which got differs from want. Times are compared with
-// Equal (a store may return them in another location); nil and empty Claims are equal.
+// Equal (a store may return them in another location); nil and empty Claims, Roles and
+// Scopes are equal.
 func sessionDiff(want, got *core.Session) []string {
 	switch {
 	case want == nil && got == nil:
@@ -110,6 +116,13 @@ func sessionDiff(want, got *core.Session) []string {
 				got.Identity.Claims, want.Identity.Claims))
 		}
 	}
+	list := func(name string, w, g []string) {
+		if !slices.Equal(w, g) {
+			diffs = append(diffs, fmt.Sprintf("%s = %q, want %q", name, g, w))
+		}
+	}
+	list("Identity.Roles", want.Identity.Roles, got.Identity.Roles)
+	list("Identity.Scopes", want.Identity.Scopes, got.Identity.Scopes)
 	tm("CreatedAt", want.CreatedAt, got.CreatedAt)
 	tm("LastUsedAt", want.LastUsedAt, got.LastUsedAt)
 	tm("ExpiresAt", want.ExpiresAt, got.ExpiresAt)

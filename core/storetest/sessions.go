@@ -201,13 +201,20 @@ func testEndSession(t *testing.T, h harness) {
 	})
 }
 
-// scribble changes every field of sess in place, claims included.
+// scribble changes every field of sess in place, the elements of its claims, roles and
+// scopes included.
 func scribble(sess *core.Session) {
 	if sess.Identity.Claims == nil {
 		sess.Identity.Claims = map[string]any{}
 	}
 	sess.Identity.Claims["role"] = "root"
 	sess.Identity.Claims["injected"] = "yes"
+	for _, list := range []*[]string{&sess.Identity.Roles, &sess.Identity.Scopes} {
+		for i := range *list {
+			(*list)[i] += "!"
+		}
+		*list = append(*list, "root")
+	}
 	sess.ID += "!"
 	sess.Identity.Subject += "!"
 	sess.Identity.Email += "!"

@@ -46,6 +46,18 @@ import (
 //     sid, and a revoked one is not consumed); of 50 concurrent calls with one id
 //     exactly one gets true; an empty id is refused; with a cancelled context an
 //     answer is right; after Close it fails with core.ErrStoreClosed.
+//   - Count: a counter starts at its first add with the add as its count and now +
+//     window as its end (to the nanosecond), accumulates while now is before the end,
+//     whatever window later adds give, and starts again from the add's own now at or
+//     after the end; add 0 reads (0, zero time) for a missing or ended counter and
+//     writes nothing: it neither creates a counter (the add after it starts from its
+//     own now) nor deletes an ended one (Purge still finds it); keys are compared byte
+//     for byte; of 50 concurrent adds to one key each sees a count of its own, 1 to 50,
+//     and the same end; counters are apart from consumed ids and revocations; Purge
+//     deletes a counter at its exact end (the new end of one that started again),
+//     counted with the rest; an empty key, add < 0 and window <= 0 are refused and
+//     change nothing; with a cancelled context an answer is right; after Close it fails
+//     with core.ErrStoreClosed.
 //   - Purge: deletes revocations and sessions at their exact expiry (Session.PurgeAt,
 //     recomputed after Rotate), keeps the rest, and counts what it deleted.
 //   - Concurrency: mixed concurrent calls lose no write, and EndSession racing Rotate
@@ -90,6 +102,7 @@ func Run(t *testing.T, newStore func(t *testing.T) core.Store) {
 		{"Rotate", testRotate},
 		{"Keys", testKeys},
 		{"Consume", testConsume},
+		{"Count", testCount},
 		{"Purge", testPurge},
 		{"Concurrency", testConcurrency},
 		{"Closed", testClosed},

@@ -20,7 +20,9 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
+	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 )
 
 replace github.com/gatehouse-auth/gatehouse/core => ../../core

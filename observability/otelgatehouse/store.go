@@ -23,13 +23,14 @@ const (
 	opEndSessions    = "end_sessions"
 	opLoadOrStoreKey = "load_or_store_key"
 	opConsume        = "consume"
+	opCount          = "count"
 	opPurge          = "purge"
 	opExport         = "export"
 	opImport         = "import"
 )
 
 var storeOps = []string{opRevokeToken, opIsRevoked, opCreateSession, opSession, opSessions, opRotate,
-	opEndSession, opEndSessions, opLoadOrStoreKey, opConsume, opPurge, opExport, opImport}
+	opEndSession, opEndSessions, opLoadOrStoreKey, opConsume, opCount, opPurge, opExport, opImport}
 
 // OperationKey is the store operation of a span gatehouse.store.<operation>.
 const OperationKey = attribute.Key("gatehouse.store.operation")
@@ -166,6 +167,13 @@ func (m *measuredStore) Consume(ctx context.Context, id string, exp time.Time) (
 	first, err := m.s.Consume(sctx, id, exp)
 	c.end(ctx, err)
 	return first, err
+}
+
+func (m *measuredStore) Count(ctx context.Context, key string, add int, now time.Time, window time.Duration) (int, time.Time, error) {
+	sctx, c := m.begin(ctx, opCount)
+	n, end, err := m.s.Count(sctx, key, add, now, window)
+	c.end(ctx, err)
+	return n, end, err
 }
 
 func (m *measuredStore) Purge(ctx context.Context, now time.Time) (int, error) {

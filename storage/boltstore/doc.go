@@ -11,9 +11,11 @@
 // It passes core/storetest. Sessions are stored as versioned JSON records of the
 // package's own, so that the file format does not follow changes to core.Session;
 // revocations, and consumed sign-in states (Consume) apart from them, as an id and an
-// expiry, with an index by expiry so that Purge reads only what has expired, and a
-// session index by user so that Sessions is a prefix scan. Consume is one transaction
-// of the writer, like every write.
+// expiry, and the counters of throttles (Count) in a bucket of their own, as a key, the
+// end of the window and the count, with an index by expiry so that Purge reads only
+// what has expired, and a session index by user so that Sessions is a prefix scan.
+// Consume and Count's adds are transactions of the writer, like every write, durable
+// when they return; Count's reads (add 0) are read transactions and write nothing.
 //
 // # Revocation checks
 //
@@ -47,8 +49,9 @@
 // # Copying a store
 //
 // The store implements core.Migrator. Export reads every key, session and revocation
-// (not consumed sign-in states, which live minutes) in one read transaction, a snapshot, and copies it into memory before calling fn, so
-// that fn may take its time or call the store. Import writes a batch in one transaction
+// (not consumed sign-in states nor counters, which live minutes) in one read
+// transaction, a snapshot, and copies it into memory before calling fn, so that fn may
+// take its time or call the store. Import writes a batch in one transaction
 // with one commit, keeping the indexes and the revocation filters in step; a filter an
 // import pushes past its capacity is rebuilt, larger, before Import returns.
 //
@@ -68,8 +71,10 @@
 // and reads every revocation to build the filters, with panics and memory faults turned
 // into errors. It does not read every page; Check does. An empty file is a new store.
 //
-// A file of the first layout, which had no bucket of consumed states, gets one when it
-// is opened; versions of this package from before that refuse the file from then on.
+// A file of an older layout gets the buckets it lacks when it is opened: one of the
+// first layout the bucket of consumed states and that of counters, one of the second
+// the bucket of counters. Versions of this package from before refuse the file from
+// then on.
 //
 // # What it does not do
 //

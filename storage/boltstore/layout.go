@@ -16,8 +16,8 @@ var (
 	bucketMeta = []byte("meta")
 	// bucketRevocations maps kind ‖ id to the revocation's expiry (timeKey).
 	bucketRevocations = []byte("revocations")
-	// bucketExpiry indexes every revocation, session and consumed id by when Purge may
-	// delete it: timeKey(expiry) ‖ kind ‖ id, with an empty value.
+	// bucketExpiry indexes every revocation, session, consumed id and counter by when
+	// Purge may delete it: timeKey(expiry) ‖ kind ‖ id, with an empty value.
 	bucketExpiry = []byte("expiry")
 	// bucketSessions maps a session id to its record, JSON (see sessionRecord).
 	bucketSessions = []byte("sessions")
@@ -29,13 +29,26 @@ var (
 	// It is apart from bucketRevocations, so that the revocation filters never hold
 	// one. Layout 1 had no such bucket; Open adds it to a file of layout 1.
 	bucketConsumed = []byte("consumed")
+	// bucketCounters maps a counter's key (Count) to timeKey(its window's end) ‖ its
+	// count, 8 bytes big-endian. Layouts 1 and 2 had no such bucket; Open adds it.
+	bucketCounters = []byte("counters")
 
-	allBuckets = [][]byte{bucketMeta, bucketRevocations, bucketExpiry, bucketSessions, bucketSubjects, bucketKeys, bucketConsumed}
+	allBuckets = [][]byte{bucketMeta, bucketRevocations, bucketExpiry, bucketSessions, bucketSubjects, bucketKeys,
+		bucketConsumed, bucketCounters}
 
-	formatKey       = []byte("format")
-	formatVersion   = []byte("2")
-	formatVersionV1 = []byte("1")
+	formatKey     = []byte("format")
+	formatVersion = []byte("3")
 )
+
+// olderLayouts are the layouts Open upgrades, each with the buckets it lacked: Open
+// adds them, empty, and sets the current version, in one transaction.
+var olderLayouts = []struct {
+	version []byte
+	lacks   [][]byte
+}{
+	{[]byte("1"), [][]byte{bucketConsumed, bucketCounters}},
+	{[]byte("2"), [][]byte{bucketCounters}},
+}
 
 // Kinds of entry, the byte after the time in an expiry key and the first byte of a
 // revocation key. A revoked token and a revoked session of the same id are two entries.
@@ -44,10 +57,11 @@ const (
 	kindSession  byte = 's' // revoked session id
 	kindRecord   byte = 'r' // a stored session, in the expiry index only
 	kindConsumed byte = 'c' // a consumed id, in the expiry index only
+	kindCounter  byte = 'n' // a counter, in the expiry index only
 )
 
-// MaxIDLength is the longest jti, session id, subject, key name or consumed id the
-// store accepts, in bytes. Longer ones are refused by the methods that write them;
+// MaxIDLength is the longest jti, session id, subject, key name, consumed id or counter
+// key the store accepts, in bytes. Longer ones are refused by the methods that write them;
 // lookups of longer ones find nothing.
 const MaxIDLength = 4096
 

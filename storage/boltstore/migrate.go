@@ -18,7 +18,8 @@ var _ core.Migrator = (*Store)(nil)
 
 // Export calls fn with every key, session and revocation in the store, and stops at
 // the first error fn returns, returning it. Consumed ids are not exported (see
-// core.Migrator).
+// core.Migrator), nor are counters (Count): throttling state that lives a window of
+// minutes, which a store that starts without it only forgets.
 //
 // It reads the whole store in one read transaction, a consistent snapshot, copying
 // every entry out of the file's memory map, and calls fn after the transaction has

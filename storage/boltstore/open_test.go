@@ -284,21 +284,25 @@ func TestCompactTo(t *testing.T) {
 	}
 }
 
-// TestLayoutV1IsUpgraded opens a file of layout 1, which had no bucket of consumed ids:
-// Open adds it, once, and keeps everything else; a file that lacks the bucket but
-// claims another layout is refused.
-func TestLayoutV1IsUpgraded(t *testing.T) {
-	// downgrade turns a closed store file into one of layout 1 claiming version v.
-	downgrade := func(t *testing.T, path, v string) {
+// TestOlderLayoutsAreUpgraded opens files of layout 1, which had neither the bucket of
+// consumed ids nor that of counters, and of layout 2, which had no counters: Open adds
+// what is missing, once, and keeps everything else; a file that lacks buckets its
+// version had, or claims another layout, is refused.
+func TestOlderLayoutsAreUpgraded(t *testing.T) {
+	// downgrade turns a closed store file into one without the buckets drop, claiming
+	// version v.
+	downgrade := func(t *testing.T, path, v string, drop ...string) {
 		t.Helper()
 		db, err := bolt.Open(path, 0o600, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		err = db.Update(func(tx *bolt.Tx) error {
-			if tx.Bucket([]byte("consumed")) != nil {
-				if err := tx.DeleteBucket([]byte("consumed")); err != nil {
-					return err
+			for _, b := range drop {
+				if tx.Bucket([]byte(b)) != nil {
+					if err := tx.DeleteBucket([]byte(b)); err != nil {
+						return err
+					}
 				}
 			}
 			return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte(v))
@@ -310,47 +314,84 @@ func TestLayoutV1IsUpgraded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "v1.db")
-	s, err := boltstore.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RevokeToken(ctx, "jti-1", base.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateSession(ctx, session("sid-1", "alice")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	downgrade(t, path, "1")
+	for _, layout := range []struct {
+		version string
+		lacks   []string
+	}{
+		{"1", []string{"consumed", "counters"}},
+		{"2", []string{"counters"}},
+	} {
+		t.Run("layout "+layout.version, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "old.db")
+			s, err := boltstore.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RevokeToken(ctx, "jti-1", base.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreateSession(ctx, session("sid-1", "alice")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Consume(ctx, "state:0", base.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			downgrade(t, path, layout.version, layout.lacks...)
 
-	for round := range 2 {
-		s := openAt(t, path)
-		mustRevoked(t, s, "jti-1", "", true)
-		if got, err := s.Session(ctx, "sid-1"); err != nil || got == nil {
-			t.Fatalf("round %d: Session(sid-1) = %v, %v; want the session", round, got, err)
-		}
-		ok, err := s.Consume(ctx, "state:1", base.Add(time.Hour))
-		if err != nil || ok != (round == 0) {
-			t.Errorf("round %d: Consume(state:1) = %v, %v; want %v", round, ok, err, round == 0)
-		}
-		if err := s.Check(); err != nil {
+			for round := range 2 {
+				s := openAt(t, path)
+				mustRevoked(t, s, "jti-1", "", true)
+				if got, err := s.Session(ctx, "sid-1"); err != nil || got == nil {
+					t.Fatalf("round %d: Session(sid-1) = %v, %v; want the session", round, got, err)
+				}
+				ok, err := s.Consume(ctx, "state:0", base.Add(time.Hour))
+				if err != nil || ok != (layout.version == "1" && round == 0) {
+					t.Errorf("round %d: Consume(state:0) = %v, %v; want %v", round, ok, err, layout.version == "1" && round == 0)
+				}
+				n, end, err := s.Count(ctx, "pw:ip:192.0.2.1", 1, base, time.Minute)
+				if err != nil || n != round+1 || !end.Equal(base.Add(time.Minute)) {
+					t.Errorf("round %d: Count = %d, %v, %v; want %d, %v", round, n, end, err, round+1, base.Add(time.Minute))
+				}
+				if err := s.Check(); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+
+	for i, tc := range []struct {
+		version string
+		drop    []string
+	}{
+		{"2", []string{"consumed", "counters"}},
+		{"3", []string{"consumed", "counters"}},
+		{"0", []string{"consumed", "counters"}},
+		{"", []string{"consumed", "counters"}},
+		{"1", []string{"consumed"}}, // layout 1 had no counters either
+		{"1", []string{"counters"}},
+		{"3", []string{"counters"}},
+		{"", []string{"counters"}},
+	} {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("bad-%d.db", i))
+		s, err := boltstore.Open(path)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-	}
-
-	for _, v := range []string{"2", "0", ""} {
-		downgrade(t, path, v)
+		downgrade(t, path, tc.version, tc.drop...)
 		if s, err := boltstore.Open(path); !errors.Is(err, boltstore.ErrCorrupt) {
 			if err == nil {
 				s.Close()
 			}
-			t.Errorf("Open of a file of version %q without the consumed bucket: error = %v, want ErrCorrupt", v, err)
+			t.Errorf("Open of a file of version %q without the buckets %q: error = %v, want ErrCorrupt", tc.version, tc.drop, err)
 		}
 	}
 }

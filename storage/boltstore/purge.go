@@ -13,8 +13,8 @@ import (
 // does not hold back the writes queued behind it for long.
 const purgeChunk = 10_000
 
-// Purge deletes revocations and consumed ids whose expiry is at or before now and
-// sessions for which now is at or after PurgeAt, and returns how many it deleted. It
+// Purge deletes revocations and consumed ids whose expiry is at or before now, counters
+// whose window ended then, and sessions for which now is at or after PurgeAt, and returns how many it deleted. It
 // walks the expiry index from its start and stops at the first entry not yet due, so
 // its cost grows with the number of expired entries only. It deletes in transactions of at most purgeChunk
 // entries; if one fails, the count returned is of the entries deleted before.
@@ -71,7 +71,7 @@ func purgeChunkTx(tx *bolt.Tx, limit []byte) (n, tokens, sessions int, more bool
 		due = append(due, bytes.Clone(k))
 	}
 	revs, idx, sess := tx.Bucket(bucketRevocations), tx.Bucket(bucketExpiry), tx.Bucket(bucketSessions)
-	consumed := tx.Bucket(bucketConsumed)
+	consumed, counters := tx.Bucket(bucketConsumed), tx.Bucket(bucketCounters)
 	for _, k := range due {
 		if len(k) < 10 {
 			return 0, 0, 0, false, fmt.Errorf("%w: expiry index key of %d bytes", ErrCorrupt, len(k))
@@ -98,6 +98,15 @@ func purgeChunkTx(tx *bolt.Tx, limit []byte) (n, tokens, sessions int, more bool
 			// Consume never moves an expiry; check anyway, as for revocations.
 			if v := consumed.Get(id); v != nil && bytes.Equal(v, k[:8]) {
 				if err := consumed.Delete(id); err != nil {
+					return 0, 0, 0, false, err
+				}
+				n++
+			}
+		case kindCounter:
+			// Count moves a counter's index entry when it starts a new window; check
+			// anyway, as for revocations.
+			if v := counters.Get(id); len(v) == 16 && bytes.Equal(v[:8], k[:8]) {
+				if err := counters.Delete(id); err != nil {
 					return 0, 0, 0, false, err
 				}
 				n++

@@ -41,13 +41,19 @@ type sessionRecord struct {
 	IP        string `json:"ip,omitempty"`
 }
 
-// identityRecord is a core.Identity as sessionRecord stores it.
+// identityRecord is a core.Identity as sessionRecord stores it. Roles and scopes came
+// after version 2 without a new version: they are left out when empty, so a session
+// without them is stored exactly as before, and records without them, of either
+// version, read as sessions without them. A gatehouse older than them reads a record
+// that has them as a session without them: tokens with fewer rights, never more.
 type identityRecord struct {
 	Subject  string         `json:"sub"`
 	Email    string         `json:"email,omitempty"`
 	Name     string         `json:"name,omitempty"`
 	Provider string         `json:"provider,omitempty"`
 	Claims   map[string]any `json:"claims,omitempty"`
+	Roles    []string       `json:"roles,omitempty"`
+	Scopes   []string       `json:"scopes,omitempty"`
 }
 
 // sessionVersion is the version of the session records this code writes.
@@ -63,6 +69,8 @@ func encodeSession(s *core.Session) ([]byte, error) {
 			Name:     s.Identity.Name,
 			Provider: s.Identity.Provider,
 			Claims:   s.Identity.Claims,
+			Roles:    s.Identity.Roles,
+			Scopes:   s.Identity.Scopes,
 		},
 		CreatedAt:       s.CreatedAt,
 		LastUsedAt:      s.LastUsedAt,
@@ -101,6 +109,8 @@ func decodeSession(b []byte) (*core.Session, error) {
 			Name:     r.Identity.Name,
 			Provider: r.Identity.Provider,
 			Claims:   r.Identity.Claims,
+			Roles:    r.Identity.Roles,
+			Scopes:   r.Identity.Scopes,
 		},
 		CreatedAt:       r.CreatedAt,
 		LastUsedAt:      r.LastUsedAt,

@@ -182,6 +182,8 @@ func inUTC(s *core.Session) core.Session {
 // below and carried by sessionRecord.
 func TestSessionRecordCarriesEverything(t *testing.T) {
 	s := fixtureSession()
+	// The version 1 fixture predates roles and scopes.
+	s.Identity.Roles, s.Identity.Scopes = []string{"admin", "billing:read"}, []string{"read", "write"}
 	for _, v := range []reflect.Value{reflect.ValueOf(*s), reflect.ValueOf(s.Identity)} {
 		for i := range v.NumField() {
 			if v.Field(i).IsZero() {
@@ -196,6 +198,27 @@ func TestSessionRecordCarriesEverything(t *testing.T) {
 	got, err := decodeSession(data)
 	if err != nil {
 		t.Fatal(err)
+	}
+	sameSession(t, "decodeSession(encodeSession(s))", got, s)
+}
+
+// TestSessionRecordWithoutGrants: a session without roles and scopes is stored without
+// them, as before they existed, and read back without them.
+func TestSessionRecordWithoutGrants(t *testing.T) {
+	s := fixtureSession()
+	data, err := encodeSession(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(`"roles"`)) || bytes.Contains(data, []byte(`"scopes"`)) {
+		t.Errorf("record of a session without grants names them: %s", data)
+	}
+	got, err := decodeSession(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Identity.Roles != nil || got.Identity.Scopes != nil {
+		t.Errorf("roles %#v, scopes %#v; want none", got.Identity.Roles, got.Identity.Scopes)
 	}
 	sameSession(t, "decodeSession(encodeSession(s))", got, s)
 }

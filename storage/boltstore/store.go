@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -228,16 +229,15 @@ func (s *Store) checkSize() error {
 }
 
 // initBuckets creates the buckets in a new file, checks them in an existing one, and
-// adds bucketConsumed to a file of layout 1, which had every other bucket.
+// brings a file of an older layout (olderLayouts) up to the current one.
 func (s *Store) initBuckets() error {
-	var present, foreign int
-	var hasConsumed bool
+	var present [][]byte
+	foreign := 0
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 			for _, b := range allBuckets {
 				if bytes.Equal(name, b) {
-					present++
-					hasConsumed = hasConsumed || bytes.Equal(name, bucketConsumed)
+					present = append(present, b)
 					return nil
 				}
 			}
@@ -249,11 +249,9 @@ func (s *Store) initBuckets() error {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	switch {
-	case foreign == 0 && present == len(allBuckets)-1 && !hasConsumed:
-		return s.upgradeV1()
-	case foreign > 0 || (present > 0 && present < len(allBuckets)):
-		return fmt.Errorf("%w: found %d of its %d buckets and %d others", ErrCorrupt, present, len(allBuckets), foreign)
-	case present == 0:
+	case foreign > 0:
+		return fmt.Errorf("%w: found %d of its %d buckets and %d others", ErrCorrupt, len(present), len(allBuckets), foreign)
+	case len(present) == 0:
 		// A new file, or one whose creation was cut short before its first commit.
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			for _, b := range allBuckets {
@@ -267,6 +265,8 @@ func (s *Store) initBuckets() error {
 			return failed("create buckets", err)
 		}
 		return nil
+	case len(present) < len(allBuckets):
+		return s.upgrade(present)
 	}
 	return s.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(formatKey); !bytes.Equal(v, formatVersion) {
@@ -276,23 +276,41 @@ func (s *Store) initBuckets() error {
 	})
 }
 
-// upgradeV1 turns a file of layout 1 into one of the current layout, in one
-// transaction: it adds bucketConsumed, empty, and sets the version.
-func (s *Store) upgradeV1() error {
+// upgrade turns a file of an older layout, which has the buckets present, into one of
+// the current layout, in one transaction: it adds the buckets that layout lacked,
+// empty, and sets the version. A file whose buckets are not exactly those of the
+// layout its version names is refused with ErrCorrupt.
+func (s *Store) upgrade(present [][]byte) error {
+	var missing [][]byte
+	for _, b := range allBuckets {
+		if !slices.ContainsFunc(present, func(p []byte) bool { return bytes.Equal(p, b) }) {
+			missing = append(missing, b)
+		}
+	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(formatKey); !bytes.Equal(v, formatVersionV1) {
-			return fmt.Errorf("%w: layout version %q without a %q bucket", ErrCorrupt, v, bucketConsumed)
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return fmt.Errorf("%w: found %d of its %d buckets, not %q", ErrCorrupt, len(present), len(allBuckets), bucketMeta)
 		}
-		if _, err := tx.CreateBucket(bucketConsumed); err != nil {
-			return err
+		v := meta.Get(formatKey)
+		for _, l := range olderLayouts {
+			if !bytes.Equal(v, l.version) || !slices.EqualFunc(l.lacks, missing, bytes.Equal) {
+				continue
+			}
+			for _, b := range missing {
+				if _, err := tx.CreateBucket(b); err != nil {
+					return err
+				}
+			}
+			return meta.Put(formatKey, formatVersion)
 		}
-		return tx.Bucket(bucketMeta).Put(formatKey, formatVersion)
+		return fmt.Errorf("%w: layout version %q without the buckets %q", ErrCorrupt, v, missing)
 	})
 	switch {
 	case errors.Is(err, ErrCorrupt):
 		return err
 	case err != nil:
-		return failed("upgrade layout 1", err)
+		return failed("upgrade layout", err)
 	}
 	return nil
 }
@@ -401,7 +419,7 @@ func (s *Store) CompactTo(path string) error {
 type Stats struct {
 	// Writes is the number of writes made: each call that changed or could have
 	// changed the file (RevokeToken, CreateSession, Rotate, EndSession, EndSessions,
-	// Consume, a stored key, each Import, each Purge transaction).
+	// Consume, Count with add > 0, a stored key, each Import, each Purge transaction).
 	Writes uint64
 	// Commits is the number of transactions that carried them; each costs two
 	// fdatasyncs. Writes/Commits is how many writes shared a commit on average.

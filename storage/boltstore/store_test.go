@@ -110,6 +110,11 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if ok, err := s.Consume(ctx, "state:1", base.Add(time.Hour)); err != nil || !ok {
 		t.Fatalf("Consume(state:1) = %v, %v; want true", ok, err)
 	}
+	for i := range 3 {
+		if c, _, err := s.Count(ctx, "pw:ip:192.0.2.1", 1, base.Add(time.Duration(i)*time.Minute), time.Hour); err != nil || c != i+1 {
+			t.Fatalf("Count(pw:ip:192.0.2.1) = %d, %v; want %d", c, err, i+1)
+		}
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -135,9 +140,13 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if ok, err := s.Consume(ctx, "state:1", base.Add(time.Hour)); err != nil || ok {
 		t.Errorf("Consume(state:1) after reopen = %v, %v; want false", ok, err)
 	}
+	if c, end, err := s.Count(ctx, "pw:ip:192.0.2.1", 0, base.Add(time.Minute), time.Hour); err != nil || c != 3 ||
+		!end.Equal(base.Add(time.Hour)) {
+		t.Errorf("Count(pw:ip:192.0.2.1, 0) after reopen = %d, %v, %v; want 3, %v", c, end, err, base.Add(time.Hour))
+	}
 	// The expiry index came back too: Purge finds exactly what is due.
-	if n2, err := s.Purge(ctx, base.Add(time.Hour)); err != nil || n2 != n+2 {
-		t.Errorf("Purge after reopen = %d, %v; want %d (the tokens, sid-ended and state:1)", n2, err, n+2)
+	if n2, err := s.Purge(ctx, base.Add(time.Hour)); err != nil || n2 != n+3 {
+		t.Errorf("Purge after reopen = %d, %v; want %d (the tokens, sid-ended, state:1 and the counter)", n2, err, n+3)
 	}
 	if err := s.Check(); err != nil {
 		t.Error(err)
@@ -266,6 +275,11 @@ func TestInvalidIDs(t *testing.T) {
 	for _, id := range []string{"", long} {
 		if ok, err := s.Consume(ctx, id, base); ok || !errors.Is(err, boltstore.ErrInvalidID) {
 			t.Errorf("Consume(%.10q) = %v, %v; want ErrInvalidID", id, ok, err)
+		}
+		for _, add := range []int{0, 1} {
+			if c, _, err := s.Count(ctx, id, add, base, time.Minute); c != 0 || !errors.Is(err, boltstore.ErrInvalidID) {
+				t.Errorf("Count(%.10q, %d) = %d, %v; want ErrInvalidID", id, add, c, err)
+			}
 		}
 	}
 	// Lookups of such ids find nothing rather than fail.

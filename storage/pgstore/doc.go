@@ -28,6 +28,7 @@
 //	<prefix>revocations  kind 't' (a jti) or 's' (a sid), id, expires_ns; index on expires_ns
 //	<prefix>keys         name, value: LoadOrStoreKey's keys, never purged
 //	<prefix>consumed     id, expires_ns: consumed sign-in states; index on expires_ns
+//	<prefix>counters     id, n, end_ns: the counters of Count, each until its window's end; index on end_ns
 //
 // Times are int8 nanoseconds since 1970 (timestamptz keeps microseconds, and the
 // contract compares to the nanosecond); Go's zero time is the smallest int8, and
@@ -49,7 +50,9 @@
 // expired, or reuse); it changes nothing. EndSession deletes the session and revokes
 // its id in one statement; Consume is an INSERT … ON CONFLICT DO NOTHING, of which
 // one of any number of concurrent calls inserts; LoadOrStoreKey likewise, reading the
-// winner's value. Import is one transaction; Export one REPEATABLE READ snapshot.
+// winner's value. Count's add is an INSERT … ON CONFLICT DO UPDATE that adds to a
+// window not ended at the caller's now or starts a new one: concurrent adds of one
+// key wait for each other's row lock, and none is lost; its read (add 0) is a SELECT. Import is one transaction; Export one REPEATABLE READ snapshot.
 //
 // # The revocation filter
 //
@@ -88,8 +91,9 @@
 // PostgreSQL serializes the commits of transactions that NOTIFY, WAL flush included,
 // so that notifications arrive in commit order: revocations (RevokeToken, EndSession,
 // Import of revocations) commit one at a time, each with its own WAL flush, however
-// many instances write (1/flush latency per second at most, with fsync on). Sessions, rotations, keys and consumed states
-// announce nothing and commit in parallel.
+// many instances write (1/flush latency per second at most, with fsync on). Sessions,
+// rotations, keys, consumed states and counters announce nothing and commit in
+// parallel.
 //
 // The listener needs a session of its own on the server: LISTEN does not work through
 // a pooler in transaction mode (PgBouncer's pool_mode=transaction), nor on a read-only
@@ -98,7 +102,8 @@
 // # Purge
 //
 // Purge deletes, by the time it is given, the revocations and consumed ids whose
-// expiry is at or before it and the sessions whose purge_ns is, in statements of at
+// expiry is at or before it, the counters whose end_ns is, and the sessions whose
+// purge_ns is, in statements of at
 // most WithPurgeBatch rows that lock their rows FOR UPDATE SKIP LOCKED: several
 // instances purging at once take disjoint batches instead of waiting for each other,
 // and no purge waits for a request's write. Each instance purges in the background
@@ -120,5 +125,6 @@
 // announced like any other. Durability is the server's: with synchronous_commit off
 // a crash of the server may lose revocations it acknowledged, and an asynchronous
 // replica promoted after a failover may lack the last ones. Consumed ids are not
-// exported, as core.Migrator says.
+// exported, as core.Migrator says, and neither are counters: throttling state that
+// lives a window of minutes.
 package pgstore

@@ -92,4 +92,5 @@ func ExampleMigrations() {
 	}
 	// Output:
 	// 1 0001_init.sql true
+	// 2 0002_counters.sql true
 }

@@ -11,7 +11,8 @@ import (
 // Export calls fn with every key, session and revocation of the store, read in one
 // REPEATABLE READ transaction, so that what it lists is a snapshot of one instant, and
 // stops at the first error fn returns, returning it. It holds one connection of the
-// pool until it returns. Consumed ids are not exported (see core.Migrator).
+// pool until it returns. Consumed ids are not exported (see core.Migrator), nor are
+// counters (Count), which live a throttling window.
 func (s *Store) Export(ctx context.Context, fn func(core.Entry) error) error {
 	if s.closed.Load() {
 		return closedError("Export")

@@ -237,6 +237,54 @@ func TestRotationRaceAcrossInstances(t *testing.T) {
 		}
 	})
 
+	t.Run("No add lost of 50", func(t *testing.T) {
+		// 50 failed sign-ins at once, half on each instance: in round 0 the first of
+		// them starts the counter, in round 1 the first starts it again, its window
+		// having ended. Each add sees a count of its own and the one window.
+		key := "pw:ip:192.0.2.50"
+		const n, window = 50, 15 * time.Minute
+		for round := range 2 {
+			now := future.Add(time.Duration(round) * window)
+			var (
+				wg     sync.WaitGroup
+				start  = make(chan struct{})
+				errs   = make([]error, n)
+				counts = make([]int, n)
+			)
+			for i := range n {
+				s := a
+				if i%2 == 1 {
+					s = b
+				}
+				wg.Go(func() {
+					<-start
+					var end time.Time
+					counts[i], end, errs[i] = s.Count(ctx, key, 1, now, window)
+					if errs[i] == nil && !end.Equal(now.Add(window)) {
+						errs[i] = fmt.Errorf("add %d: window end %v, want %v", i, end, now.Add(window))
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			slices.Sort(counts)
+			for i, c := range counts {
+				if c != i+1 {
+					t.Fatalf("round %d: the concurrent adds saw counts %v, want each of 1 to %d once", round, counts, n)
+				}
+			}
+			for _, s := range []*pgstore.Store{a, b} {
+				got, end, err := s.Count(ctx, key, 0, now.Add(time.Minute), time.Minute)
+				if err != nil || got != n || !end.Equal(now.Add(window)) {
+					t.Errorf("round %d: Count(%s, 0) = %d, %v, %v; want %d, %v", round, key, got, end, err, n, now.Add(window))
+				}
+			}
+		}
+	})
+
 	t.Run("Logout racing a refresh", func(t *testing.T) {
 		// EndSession on one instance, Rotate on the other: the session ends up deleted
 		// and revoked on both, and the revocation covers what the rotation allowed.

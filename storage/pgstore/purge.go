@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Purge deletes the revocations and consumed ids whose expiry is at or before now and
-// the sessions whose PurgeAt is, and returns how many it deleted. It deletes in
+// Purge deletes the revocations and consumed ids whose expiry is at or before now, the
+// counters whose window ended then, and the sessions whose PurgeAt is, and returns how
+// many it deleted. It deletes in
 // statements of at most WithPurgeBatch rows each, found through an index on the
 // expiry, so its cost grows with the number of expired rows only and no statement
 // holds many locks. Each statement skips the rows another transaction has locked
@@ -35,7 +36,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 	if s.tokens.NeedsRebuild() || s.sessions.NeedsRebuild() {
 		s.lis.kickReload()
 	}
-	for _, q := range []string{s.q.purgeSessions, s.q.purgeConsumed} {
+	for _, q := range []string{s.q.purgeSessions, s.q.purgeConsumed, s.q.purgeCounters} {
 		for {
 			var n int
 			if err := s.pool.QueryRow(ctx, q, limit, batch).Scan(&n); err != nil {

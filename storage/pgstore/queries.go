@@ -4,8 +4,8 @@ package pgstore
 type queries struct {
 	revoke, isRevoked, countRevocations, loadRevocations              string
 	createSession, session, sessions, rotate, endSession, endSessions string
-	loadKey, storeKey, consume                                        string
-	purgeRevocations, purgeSessions, purgeConsumed                    string
+	loadKey, storeKey, consume, count, readCount                      string
+	purgeRevocations, purgeSessions, purgeConsumed, purgeCounters     string
 	exportKeys, exportSessions, exportRevocations                     string
 	importKey, importSession, importRevocation                        string
 }
@@ -91,6 +91,17 @@ func newQueries(n names) queries {
 		UNION ALL
 		SELECT value FROM {{table:keys}} WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM i)`,
 		consume: `INSERT INTO {{table:consumed}} (id, expires_ns) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+		// Count's add in one statement: $1 key, $2 add, $3 now, $4 now + window. A row
+		// whose window has not ended at $3 gets the add and keeps its end; a missing
+		// or ended one starts again. Concurrent upserts of one key wait for each
+		// other's row lock and each adds to what the one before committed.
+		count: `INSERT INTO {{table:counters}} AS c (id, n, end_ns) VALUES ($1, $2, $4)
+			ON CONFLICT (id) DO UPDATE SET
+				n      = CASE WHEN c.end_ns > $3::int8 THEN c.n + excluded.n ELSE excluded.n END,
+				end_ns = CASE WHEN c.end_ns > $3::int8 THEN c.end_ns ELSE excluded.end_ns END
+			RETURNING n, end_ns`,
+		// Count's read, add 0: the counter if its window has not ended at $2.
+		readCount: `SELECT n, end_ns FROM {{table:counters}} WHERE id = $1 AND end_ns > $2`,
 
 		// Purge in batches: each statement locks up to $2 due rows that no other
 		// transaction holds, deletes them, and counts them by kind. Instances purging
@@ -113,6 +124,12 @@ func newQueries(n names) queries {
 			DELETE FROM {{table:consumed}} c USING v WHERE c.id = v.id RETURNING 1
 		)
 		SELECT count(*) FROM d`,
+		purgeCounters: `WITH v AS (
+			SELECT id FROM {{table:counters}} WHERE end_ns <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED
+		), d AS (
+			DELETE FROM {{table:counters}} c USING v WHERE c.id = v.id RETURNING 1
+		)
+		SELECT count(*) FROM d`,
 
 		exportKeys:        `SELECT name, value FROM {{table:keys}}`,
 		exportSessions:    `SELECT ` + sessionColumns + ` FROM {{table:sessions}}`,
@@ -131,8 +148,8 @@ func newQueries(n names) queries {
 	for _, p := range []*string{
 		&q.revoke, &q.isRevoked, &q.countRevocations, &q.loadRevocations,
 		&q.createSession, &q.session, &q.sessions, &q.rotate, &q.endSession, &q.endSessions,
-		&q.loadKey, &q.storeKey, &q.consume,
-		&q.purgeRevocations, &q.purgeSessions, &q.purgeConsumed,
+		&q.loadKey, &q.storeKey, &q.consume, &q.count, &q.readCount,
+		&q.purgeRevocations, &q.purgeSessions, &q.purgeConsumed, &q.purgeCounters,
 		&q.exportKeys, &q.exportSessions, &q.exportRevocations,
 		&q.importKey, &q.importSession, &q.importRevocation,
 	} {

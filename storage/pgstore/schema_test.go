@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/gatehouse-auth/gatehouse/storage/pgstore"
@@ -160,8 +161,8 @@ func TestSchemaChecks(t *testing.T) {
 			if strings.Contains(m.SQL, "{{") {
 				t.Fatalf("%s: placeholder left: %s", m.Name, m.SQL)
 			}
-			if !strings.Contains(m.SQL, pgx.Identifier{schema, "auth_sessions"}.Sanitize()) {
-				t.Errorf("%s does not name the table %s.auth_sessions", m.Name, schema)
+			if !strings.Contains(m.SQL, pgx.Identifier{schema}.Sanitize()+`."auth_`) {
+				t.Errorf("%s names no table %s.auth_*", m.Name, schema)
 			}
 			must(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 				if _, err := tx.Exec(ctx, m.SQL); err != nil {
@@ -176,6 +177,46 @@ func TestSchemaChecks(t *testing.T) {
 		must(t, s.RevokeToken(ctx, "jti-1", future))
 		if ok, err := s.IsRevoked(ctx, "jti-1", ""); err != nil || !ok {
 			t.Errorf("IsRevoked = %v, %v", ok, err)
+		}
+		if n, _, err := s.Count(ctx, "pw:ip:192.0.2.1", 1, future, time.Minute); err != nil || n != 1 {
+			t.Errorf("Count = %d, %v; want 1", n, err)
+		}
+	})
+
+	t.Run("Version 1 is migrated with its data", func(t *testing.T) {
+		// A schema made by the first release, with a revocation in it: New runs the
+		// migrations after the first and keeps what is there.
+		schema := uniqueSchema(t, shared(t))
+		list, err := pgstore.Migrations(pgstore.WithSchema(schema))
+		must(t, err)
+		_, err = pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()+"; CREATE TABLE "+
+			table(schema, "schema_migrations")+
+			" (version int4 PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+		must(t, err)
+		must(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, list[0].SQL); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO "+table(schema, "schema_migrations")+" (version, name) VALUES (1, $1)", list[0].Name)
+			return err
+		}))
+		_, err = pool.Exec(ctx, "INSERT INTO "+table(schema, "revocations")+" (kind, id, expires_ns) VALUES ('t', 'jti-1', $1)",
+			future.UnixNano())
+		must(t, err)
+		if err := newErr(pgstore.WithSchema(schema), pgstore.WithoutMigrate()); !errors.Is(err, pgstore.ErrSchema) {
+			t.Errorf("New without migrating, version 1: %v, want %v", err, pgstore.ErrSchema)
+		}
+		s := newStore(t, pool, pgstore.WithSchema(schema))
+		if ok, err := s.IsRevoked(ctx, "jti-1", ""); err != nil || !ok {
+			t.Errorf("IsRevoked(jti-1) after the migration = %v, %v; want true", ok, err)
+		}
+		if n, _, err := s.Count(ctx, "pw:ip:192.0.2.1", 1, future, time.Minute); err != nil || n != 1 {
+			t.Errorf("Count = %d, %v; want 1", n, err)
+		}
+		var versions int
+		must(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+table(schema, "schema_migrations")).Scan(&versions))
+		if versions != pgstore.SchemaVersion {
+			t.Errorf("%d versions recorded, want %d", versions, pgstore.SchemaVersion)
 		}
 	})
 }

@@ -52,7 +52,7 @@ func recycledSchema(t *testing.T, pool *pgxpool.Pool) string {
 		name = fmt.Sprintf("gh_conf_%d_%d", os.Getpid(), schemas.Add(1))
 	} else {
 		var tables []string
-		for _, tb := range []string{"sessions", "revocations", "keys", "consumed"} {
+		for _, tb := range []string{"sessions", "revocations", "keys", "consumed", "counters"} {
 			tables = append(tables, pgx.Identifier{name, pgstore.DefaultTablePrefix + tb}.Sanitize())
 		}
 		if _, err := pool.Exec(context.Background(), "TRUNCATE "+joinComma(tables)); err != nil {

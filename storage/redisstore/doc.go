@@ -24,7 +24,8 @@
 //
 // Every key starts with the prefix (WithPrefix, default "gatehouse:"), so several
 // applications can share one Redis; prefixes must not start with one another, and
-// must not hold braces. The keys of an id (a jti, a session id, a sign-in state) lie
+// must not hold braces. The keys of an id (a jti, a session id, a sign-in state, a
+// counter's key) lie
 // in one of 256 shards, the first byte of the id's SHA-1 as two hex digits, and carry
 // the shard as their hash tag, {hh}, with the shard's indexes: on a cluster an id's
 // keys and the indexes they are filed in share a hash slot, and the shards spread over
@@ -33,7 +34,9 @@
 //	{hh}rt:<jti>  {hh}rs:<sid>  a revoked token or session: its exact expiry; EXAT the expiry, rounded up to the second
 //	{hh}s:<sid>             a session (a hash); EXPIREAT its PurgeAt
 //	{hh}c:<id>              a consumed sign-in state (Consume): its exact expiry; EXAT the expiry, rounded up
+//	{hh}n:<key>             a counter (Count): a hash of its count and its window's exact end; EXPIREAT the end, rounded up
 //	{hh}xr  {hh}xs  {hh}xc  the shard's revocations, sessions and consumed ids by expiry, for Purge
+//	{hh}xn                  the shard's counters by the end of their window, for Purge
 //	u:<subject>             the subject's session ids, by the latest second each may live
 //	k:<name>                a key of LoadOrStoreKey
 //
@@ -50,9 +53,10 @@
 //
 // Each write that must be atomic is one Lua script, atomic across every instance, and
 // every script touches the keys of one slot: RevokeToken, Rotate, EndSession,
-// LoadOrStoreKey and Consume write an id's shard only; of 50 concurrent rotations of
-// one refresh token on two instances exactly one wins, and of 50 concurrent Consume
-// calls of one sign-in state exactly one gets true. The subject index lies in the
+// LoadOrStoreKey, Consume and Count write an id's shard only; of 50 concurrent
+// rotations of one refresh token on two instances exactly one wins, of 50 concurrent
+// Consume calls of one sign-in state exactly one gets true, and of 50 concurrent adds
+// to one counter none is lost. The subject index lies in the
 // slot of its subject, not of its sessions, and is written in a step of its own:
 // CreateSession stores the session, then files it under its subject (a session is
 // handed out only once filed); EndSession and Purge delete, then unfile. EndSessions
@@ -60,8 +64,10 @@
 // ends each session in a script of its own, all pipelined, each whole or not at all,
 // and a failure part-way returns an error with some sessions ended (calling it again
 // ends the rest). Import is one script on one Redis, one per shard on a cluster; each
-// step of Purge is one script per shard. Consumed states are not revocations: they
-// are not published, never enter the filters, and are not exported.
+// step of Purge is one script per shard. Consumed states and counters are not
+// revocations: they are not published, never enter the filters, and are not exported.
+// Count decides whether a window has ended by the time it is given, never by Redis's
+// clock, and a read (add 0) writes nothing.
 //
 // # The revocation filter
 //
@@ -131,9 +137,11 @@
 // Redis expires entries by its own clock, not the one given to the methods, so the
 // application's clock must be close to Redis's: with a clock set far in the past, a
 // revocation's key expires as soon as it is written (the token it revokes has expired
-// by Redis's clock too). Purge deletes, by the time it is given, what has expired and
-// is still stored, and counts only what it deleted itself; with real clocks Redis has
-// usually deleted it first, and Purge only tidies the indexes.
+// by Redis's clock too), and with a clock behind Redis's a counter starts again a
+// little early (its key expires at its window's end by Redis's clock). Purge deletes,
+// by the time it is given, what has expired and is still stored, and counts only what
+// it deleted itself; with real clocks Redis has usually deleted it first, and Purge
+// only tidies the indexes.
 //
 // # What is not checked
 //

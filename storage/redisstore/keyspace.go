@@ -39,9 +39,12 @@ var allShards = func() []string {
 //	p{h}rs:<sid>   revoked session: its expiry; EXAT the expiry
 //	p{h}s:<sid>    session: a hash (see encodeSession); EXPIREAT its PurgeAt
 //	p{h}c:<id>     consumed one-time id: its expiry; EXAT the expiry
+//	p{h}n:<key>    counter (Count): a hash of its count, n, and its window's end, end;
+//	               EXPIREAT the end
 //	p{h}xr         the shard's revocations by expiry second: members t:<jti> and s:<sid>
 //	p{h}xs         the shard's sessions by PurgeAt second
 //	p{h}xc         the shard's consumed ids by expiry second
+//	p{h}xn         the shard's counters by end second
 //	pu:<sub>       the subject's sessions: sorted set of ids by the second until which
 //	               each may live (the session's ix field, see indexSecond)
 //	pk:<name>      a key: its value, no expiry
@@ -58,10 +61,12 @@ func (k keyspace) token(jti string) string          { return k.tagged(jti, "rt:"
 func (k keyspace) revokedSession(sid string) string { return k.tagged(sid, "rs:") }
 func (k keyspace) session(sid string) string        { return k.tagged(sid, "s:") }
 func (k keyspace) consumed(id string) string        { return k.tagged(id, "c:") }
+func (k keyspace) counter(key string) string        { return k.tagged(key, "n:") }
 func (k keyspace) shard(h string) string            { return k.prefix + "{" + h + "}" }
 func (k keyspace) revocations(h string) string      { return k.shard(h) + "xr" }
 func (k keyspace) sessionIndex(h string) string     { return k.shard(h) + "xs" }
 func (k keyspace) consumedIndex(h string) string    { return k.shard(h) + "xc" }
+func (k keyspace) counterIndex(h string) string     { return k.shard(h) + "xn" }
 func (k keyspace) subject(sub string) string        { return k.prefix + "u:" + sub }
 func (k keyspace) key(name string) string           { return k.prefix + "k:" + name }
 

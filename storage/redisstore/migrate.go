@@ -17,7 +17,9 @@ const exportBatch = 500
 // by SCAN (on a cluster, of every master in turn) and read in pipelined batches, and
 // stops at the first error fn returns, returning it. It is not a snapshot: an entry
 // written or deleted while Export runs may or may not be seen. Stop the writers first
-// for an exact copy. Consumed ids are not exported (see core.Migrator).
+// for an exact copy. Consumed ids are not exported (see core.Migrator), nor are
+// counters (Count): throttling state that lives a window of minutes, which a store
+// that starts without it only forgets.
 func (s *Store) Export(ctx context.Context, fn func(core.Entry) error) error {
 	if s.closed.Load() {
 		return closedError("Export")

@@ -11,8 +11,9 @@ import (
 // holds Redis for long.
 const purgePage = 500
 
-// Purge deletes the revocations and consumed ids whose expiry is at or before now and
-// the sessions whose PurgeAt is, and returns how many it deleted.
+// Purge deletes the revocations and consumed ids whose expiry is at or before now, the
+// counters whose window ended then, and the sessions whose PurgeAt is, and returns how
+// many it deleted.
 //
 // Redis deletes expired keys by itself, by its own clock: a revocation or session
 // whose time has come on Redis's clock is usually gone before Purge looks. Purge does
@@ -47,7 +48,8 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 		pages = append(pages,
 			page{s.keys.revocations(h), s.keys.shard(h), "r", 0},
 			page{s.keys.sessionIndex(h), s.keys.shard(h), "s:", 0},
-			page{s.keys.consumedIndex(h), s.keys.shard(h), "c:", 0})
+			page{s.keys.consumedIndex(h), s.keys.shard(h), "c:", 0},
+			page{s.keys.counterIndex(h), s.keys.shard(h), "n:", 0})
 	}
 	for len(pages) > 0 {
 		calls := make([]call, len(pages))

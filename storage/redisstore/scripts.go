@@ -224,6 +224,28 @@ tidy(KEYS[2])
 return 1
 `)
 
+// countScript: KEYS counter key, its shard's counter index; ARGV key, add (decimal,
+// 0 or more), now, now + window. Returns {count, end}, end "" for a missing or ended
+// counter read with add 0. The caller's now decides whether the window has ended,
+// never Redis's clock, and add 0 writes nothing. A new window sets the hash, its
+// expiry at the end (housekeeping: Purge deletes it by the caller's clock) and its
+// member in the index; an add within the window is one HINCRBY, so of concurrent adds,
+// on every instance, none is lost.
+var countScript = redis.NewScript(lib + `
+local h = redis.call('HMGET', KEYS[1], 'n', 'end')
+local live = h[1] and h[2] and before(ARGV[3], h[2])
+if ARGV[2] == '0' then
+  if live then return {tonumber(h[1]), h[2]} end
+  return {0, ''}
+end
+if live then return {redis.call('HINCRBY', KEYS[1], 'n', ARGV[2]), h[2]} end
+redis.call('HSET', KEYS[1], 'n', ARGV[2], 'end', ARGV[4])
+redis.call('EXPIREAT', KEYS[1], at(ARGV[4]))
+redis.call('ZADD', KEYS[2], sec(ARGV[4]), ARGV[1])
+tidy(KEYS[2])
+return {tonumber(ARGV[2]), ARGV[4]}
+`)
+
 // loadOrStoreScript: KEYS key; ARGV value.
 var loadOrStoreScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
@@ -235,7 +257,8 @@ return ARGV[1]
 // purgeScript: KEYS a shard's index; ARGV the shard's key prefix (p{hh}), now, now's
 // second, offset, limit, infix. Looks at one page of the index's members whose second
 // is at or before now's: the entry of member m is the key shard prefix .. infix .. m,
-// and its expiry the key's value, or for a session ("s:") the hash's purge field. It
+// and its expiry the key's value, or for a session ("s:") the hash's purge field and
+// for a counter ("n:") the hash's end field. It
 // deletes the entries expired at or before now, and drops from the index the members
 // whose entry Redis has expired already. Members are of class 2 if they are revoked
 // sessions (infix "r", member "s:sid"), else of class 1. Returns {deleted of class 1,
@@ -252,6 +275,8 @@ for _, m in ipairs(ms) do
   if infix == 's:' then
     local h = redis.call('HMGET', key, 'sub', 'purge')
     if h[1] then sub, v = h[1], h[2] end
+  elseif infix == 'n:' then
+    v = redis.call('HGET', key, 'end')
   else
     v = redis.call('GET', key)
   end

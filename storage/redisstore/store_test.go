@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -148,6 +149,51 @@ func testRacesAcrossInstances(t *testing.T, a, b *redisstore.Store) {
 			}
 			if got := wins.Load(); got != 1 {
 				t.Fatalf("round %d: %d of %d concurrent Consume calls got true, want 1", round, got, n)
+			}
+		}
+	})
+
+	t.Run("No add lost of 50", func(t *testing.T) {
+		// 50 failed sign-ins at once, half on each instance, the first of them starting
+		// the window: the counter holds all 50, each add saw a count of its own, and
+		// both instances read the same.
+		key := "pw:ip:192.0.2.50"
+		const n = 50
+		var (
+			wg     sync.WaitGroup
+			start  = make(chan struct{})
+			errs   = make([]error, n)
+			counts = make([]int, n)
+		)
+		for i := range n {
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			wg.Go(func() {
+				<-start
+				var end time.Time
+				counts[i], end, errs[i] = s.Count(ctx, key, 1, future, 15*time.Minute)
+				if errs[i] == nil && !end.Equal(future.Add(15*time.Minute)) {
+					errs[i] = fmt.Errorf("add %d: window end %v, want %v", i, end, future.Add(15*time.Minute))
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(counts)
+		for i, c := range counts {
+			if c != i+1 {
+				t.Fatalf("the concurrent adds saw counts %v, want each of 1 to %d once", counts, n)
+			}
+		}
+		for _, s := range []*redisstore.Store{a, b} {
+			if got, end, err := s.Count(ctx, key, 0, future.Add(time.Minute), time.Minute); err != nil || got != n ||
+				!end.Equal(future.Add(15*time.Minute)) {
+				t.Errorf("Count(%s, 0) = %d, %v, %v; want %d, %v", key, got, end, err, n, future.Add(15*time.Minute))
 			}
 		}
 	})
@@ -306,8 +352,9 @@ func TestPrefixIsolation(t *testing.T) {
 }
 
 // Every key the store writes expires, but the keys of LoadOrStoreKey: revocations and
-// consumed ids at their expiry rounded up to the second, sessions at their PurgeAt,
-// indexes a second after their latest member.
+// consumed ids at their expiry rounded up to the second, counters at their window's
+// end rounded up, sessions at their PurgeAt, indexes a second after their latest
+// member.
 func TestEveryKeyExpires(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, shared(t))
@@ -336,20 +383,29 @@ func TestEveryKeyExpires(t *testing.T) {
 	if ok, err := s.Consume(ctx, "state:1", exp); err != nil || !ok {
 		t.Fatalf("Consume = %v, %v", ok, err)
 	}
+	for range 2 { // the second add moves nothing
+		if _, _, err := s.Count(ctx, "pw:ip:192.0.2.1", 1, future, time.Hour); err != nil {
+			t.Fatalf("Count: %v", err)
+		}
+	}
+	if _, _, err := s.Count(ctx, "pw:ip:192.0.2.2", 0, future, time.Hour); err != nil { // writes nothing
+		t.Fatalf("Count: %v", err)
+	}
 
 	ceil := func(t time.Time) int64 { return t.Add(time.Second - 1).Unix() }
 	want := map[string]int64{
-		tagged("rt:", "jti-1"):  ceil(exp),
-		tagged("rt:", "jti-2"):  ceil(exp),
-		tagged("rs:", "sid-2"):  ceil(future.Add(16 * time.Minute)),
-		tagged("rs:", "sid-4"):  ceil(future.Add(16 * time.Minute)),
-		tagged("rs:", "sid-5"):  ceil(future.Add(16 * time.Minute)),
-		tagged("s:", "sid-1"):   ceil(future.Add(49 * time.Hour)), // the idle end after the rotation
-		tagged("s:", "sid-3"):   ceil(future.Add(7 * 24 * time.Hour)),
-		tagged("c:", "state:1"): ceil(exp),
-		"u:alice":               future.Add(30*24*time.Hour).Unix() + 1, // sid-1's absolute end
-		"u:bob":                 future.Add(30*24*time.Hour).Unix() + 1,
-		"k:signing":             -1, // no expiry
+		tagged("rt:", "jti-1"):          ceil(exp),
+		tagged("rt:", "jti-2"):          ceil(exp),
+		tagged("rs:", "sid-2"):          ceil(future.Add(16 * time.Minute)),
+		tagged("rs:", "sid-4"):          ceil(future.Add(16 * time.Minute)),
+		tagged("rs:", "sid-5"):          ceil(future.Add(16 * time.Minute)),
+		tagged("s:", "sid-1"):           ceil(future.Add(49 * time.Hour)), // the idle end after the rotation
+		tagged("s:", "sid-3"):           ceil(future.Add(7 * 24 * time.Hour)),
+		tagged("c:", "state:1"):         ceil(exp),
+		tagged("n:", "pw:ip:192.0.2.1"): ceil(exp),
+		"u:alice":                       future.Add(30*24*time.Hour).Unix() + 1, // sid-1's absolute end
+		"u:bob":                         future.Add(30*24*time.Hour).Unix() + 1,
+		"k:signing":                     -1, // no expiry
 	}
 	// Each shard's indexes expire a second after their latest member.
 	latest := func(index string, at time.Time, ids ...string) {
@@ -363,6 +419,7 @@ func TestEveryKeyExpires(t *testing.T) {
 	latest("xs", future.Add(49*time.Hour), "sid-1")
 	latest("xs", future.Add(7*24*time.Hour), "sid-3")
 	latest("xc", exp, "state:1")
+	latest("xn", exp, "pw:ip:192.0.2.1")
 	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 	seen := 0
 	for iter.Next(ctx) {
@@ -431,8 +488,11 @@ func TestIndexesStayBounded(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("Consume = %v, %v", ok, err)
 		}
+		if _, _, err := s.Count(ctx, fmt.Sprintf("pw:u:%d", i), 1, past, time.Minute); err != nil {
+			t.Fatalf("Count: %v", err)
+		}
 	}
-	for key, want := range map[string]int64{"xr": 0, "xs": 1, "xc": 0} {
+	for key, want := range map[string]int64{"xr": 0, "xs": 1, "xc": 0, "xn": 0} {
 		if n := cardAll(t, c, prefix, key); n != want {
 			t.Errorf("ZCARD of every shard's %s = %d; want %d", key, n, want)
 		}
@@ -440,7 +500,8 @@ func TestIndexesStayBounded(t *testing.T) {
 	if n, err := c.ZCard(ctx, prefix+"u:alice").Result(); err != nil || n != 1 {
 		t.Errorf("ZCARD u:alice = %d, %v; want 1", n, err)
 	}
-	if n, err := c.Exists(ctx, prefix+tagged("rt:", "jti-0"), prefix+tagged("s:", "sid-0"), prefix+tagged("c:", "state:0")).Result(); err != nil || n != 0 {
+	if n, err := c.Exists(ctx, prefix+tagged("rt:", "jti-0"), prefix+tagged("s:", "sid-0"), prefix+tagged("c:", "state:0"),
+		prefix+tagged("n:", "pw:u:0")).Result(); err != nil || n != 0 {
 		t.Errorf("expired entries still stored: %d, %v", n, err)
 	}
 	list, err := s.Sessions(ctx, "alice")
