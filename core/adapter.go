@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 )
@@ -40,6 +39,9 @@ type Exchange interface {
 	TLS() bool
 	// Host is the request's host, as in the Host header.
 	Host() string
+	// RequestURI is the request's path and query as the client sent them, such as
+	// "/account?tab=keys": where a page that needs a sign-in sends the user back to.
+	RequestURI() string
 
 	// SetHeader sets a response header.
 	SetHeader(name, value string)
@@ -79,39 +81,20 @@ type Adapter struct{ a *Auth }
 func (a *Auth) Adapter() Adapter { return Adapter{a} }
 
 // Routes returns the auth routes, to be mounted under Auth.Prefix: the sign-in routes
-// (only when a provider is configured), refresh, logout, logout/all, revoke, sessions,
-// me and jwks.json. Patterns are relative to the prefix and name their variable segments
-// {provider} and {sid}.
+// (only when a provider is configured), refresh (POST, and GET in cookie mode, see
+// WithAccessCookie), logout, logout/all, revoke, sessions, me and jwks.json. Patterns
+// are relative to the prefix and name their variable segments {provider} and {sid}.
 func (ad Adapter) Routes() []Route {
 	return append([]Route(nil), ad.a.cfg.web.routes...)
 }
 
 // Authenticate authenticates the access token of a request. The token is read from the
-// Authorization header ("Bearer" scheme, any case) and from nowhere else: a token in the
-// query string or in a cookie is never read (RFC 6750 §2.3 advises against the first;
-// the only cookie gatehouse sets holds a refresh token, which is no access token). A
-// request without a Bearer header is ErrNoToken; the other errors are
-// Auth.Authenticate's.
+// Authorization header ("Bearer" scheme, any case) and, in cookie mode only
+// (WithAccessCookie), from the access cookie when there is no such header; never from
+// the query string (RFC 6750 §2.3 advises against it). A request without a token is
+// ErrNoToken; the other errors are Auth.Authenticate's.
 func (ad Adapter) Authenticate(ex Exchange) (*Claims, error) {
 	return ad.a.authenticateExchange(ex)
-}
-
-// Guard is the whole decision of Require and Optional middleware. It authenticates the
-// request and returns its claims and true when the handler may run: with claims, or,
-// when optional, with nil claims for a request that carries no token at all. Otherwise
-// it has answered the request as WriteError does (401, 403, 503) and returns false. A
-// token that is present must be valid even when optional: a bad one is never downgraded
-// to anonymous.
-func (ad Adapter) Guard(ex Exchange, optional bool) (*Claims, bool) {
-	c, err := ad.a.authenticateExchange(ex)
-	switch {
-	case err == nil:
-		return c, true
-	case optional && errors.Is(err, ErrNoToken):
-		return nil, true
-	}
-	ad.a.writeError(ex, err)
-	return nil, false
 }
 
 // WriteError answers a request with err as ErrorResponse maps it: the status, a JSON

@@ -97,6 +97,10 @@ func (a *Auth) Issue(ctx context.Context, id Identity, client Client) (*Tokens, 
 	if err != nil {
 		return nil, err
 	}
+	grants, err := a.grants(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	now := a.cfg.now()
 	s := &Session{
 		ID:         newID(),
@@ -112,7 +116,7 @@ func (a *Auth) Issue(ctx context.Context, id Identity, client Client) (*Tokens, 
 	}
 	s.UserAgent, s.IP = client.UserAgent, client.IP
 	// Mint before storing: a token that cannot be minted leaves no session behind.
-	at, accessExp, err := a.mintAccess(s, now, extra)
+	at, accessExp, err := a.mintAccess(s, now, grants, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -133,10 +137,11 @@ func (a *Auth) Issue(ctx context.Context, id Identity, client Client) (*Tokens, 
 	return t, nil
 }
 
-// mintAccess signs an access token of s with a new jti. Its exp is never after the
-// session's own end. It depends only on what never changes in a session (id, identity,
-// absolute end), so Refresh can mint it before the rotation commits.
-func (a *Auth) mintAccess(s *Session, now time.Time, extra map[string]any) (string, time.Time, error) {
+// mintAccess signs an access token of s with a new jti, carrying g and the custom
+// claims extra. Its exp is never after the session's own end. It depends only on what
+// never changes in a session (id, identity, absolute end), so Refresh can mint it
+// before the rotation commits.
+func (a *Auth) mintAccess(s *Session, now time.Time, g Grants, extra map[string]any) (string, time.Time, error) {
 	exp := now.Add(a.cfg.accessTTL)
 	if exp.After(s.ExpiresAt) {
 		exp = s.ExpiresAt
@@ -146,6 +151,7 @@ func (a *Auth) mintAccess(s *Session, now time.Time, extra map[string]any) (stri
 		Iss: a.cfg.issuer, Sub: s.Identity.Subject, Aud: audience{a.cfg.audience},
 		Exp: exp.Unix(), Iat: now.Unix(), Jti: newID(), Sid: s.ID,
 		Email: s.Identity.Email, Name: s.Identity.Name,
+		Roles: g.Roles, Scope: strings.Join(g.Scopes, " "),
 	}, extra)
 	if err != nil {
 		return "", time.Time{}, err
@@ -155,7 +161,7 @@ func (a *Auth) mintAccess(s *Session, now time.Time, extra map[string]any) (stri
 		return "", time.Time{}, err
 	}
 	if len(at) > MaxTokenSize {
-		return "", time.Time{}, fmt.Errorf("%w: custom claims make the access token %d bytes, over MaxTokenSize", ErrConfig, len(at))
+		return "", time.Time{}, fmt.Errorf("%w: custom claims, roles and scopes make the access token %d bytes, over MaxTokenSize", ErrConfig, len(at))
 	}
 	return at, exp, nil
 }
@@ -180,6 +186,24 @@ func (a *Auth) tokens(s *Session, now time.Time, at string, accessExp time.Time,
 	}
 }
 
+// grants returns the roles and scopes of id's access tokens: the WithGrants hook's
+// answer, or without a hook the identity's own, each name checked.
+func (a *Auth) grants(ctx context.Context, id Identity) (Grants, error) {
+	g := Grants{Roles: id.Roles, Scopes: id.Scopes}
+	if a.cfg.grantsHook != nil {
+		var err error
+		if g, err = a.cfg.grantsHook(ctx, id); err != nil {
+			return Grants{}, fmt.Errorf("gatehouse: grants hook: %w", err)
+		}
+	}
+	if err := checkGrants(g); err != nil {
+		return Grants{}, err
+	}
+	return g, nil
+}
+
+// extraClaims returns the custom claims of id's access tokens: the identity's, merged
+// with the WithClaims hook's answer, each name checked.
 func (a *Auth) extraClaims(ctx context.Context, id Identity) (map[string]any, error) {
 	extra := id.Claims
 	if a.cfg.claimsHook != nil {

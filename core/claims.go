@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
 
 // Claims are the verified claims of an access token. Authenticate gives every caller a
-// Claims of its own, but Audience and the payload behind Get and Decode are shared with
-// the token cache: read them, do not modify them.
+// Claims of its own, but the elements of Audience, Roles and Scopes and the payload
+// behind Get, Decode and CustomClaims are shared with the token cache: read them, do
+// not modify them. Appending to the slices is safe: they are full, so an append copies.
 type Claims struct {
 	Issuer    string
 	Subject   string
@@ -22,9 +24,18 @@ type Claims struct {
 	SessionID string    // sid
 	Email     string
 	Name      string
+	Roles     []string // the "roles" claim (RFC 9068 §2.2.3.1), nil when none
+	Scopes    []string // the "scope" claim split on spaces (RFC 9068 §2.2.3), nil when none
 
 	raw []byte // the payload, for Get and Decode
 }
+
+// HasRole reports whether the token grants role. A nil Claims, as an optional route
+// gives a request without a token, has none.
+func (c *Claims) HasRole(role string) bool { return c != nil && slices.Contains(c.Roles, role) }
+
+// HasScope reports whether the token grants scope. A nil Claims has none.
+func (c *Claims) HasScope(scope string) bool { return c != nil && slices.Contains(c.Scopes, scope) }
 
 // Get returns the claim called name as encoding/json decodes it into an any, and
 // whether the token has it. Custom claims added by WithClaims are read this way.
@@ -40,6 +51,22 @@ func (c *Claims) Get(name string) (any, bool) {
 // Decode unmarshals the whole payload into v, for apps with a struct of their own claims.
 func (c *Claims) Decode(v any) error { return json.Unmarshal(c.raw, v) }
 
+// CustomClaims unmarshals the whole payload into a T, for apps with a struct of their
+// own claims (WithClaims): the typed form of Decode. encoding/json fills T's fields by
+// their json names, case-insensitively; the registered claims are read from the Claims
+// fields, which gatehouse decodes by exact name. A nil c, as an optional route gives a
+// request without a token, is an error matching ErrNoToken.
+func CustomClaims[T any](c *Claims) (T, error) {
+	var v T
+	if c == nil {
+		return v, fmt.Errorf("%w: no claims", ErrNoToken)
+	}
+	if err := json.Unmarshal(c.raw, &v); err != nil {
+		return v, fmt.Errorf("gatehouse: custom claims: %w", err)
+	}
+	return v, nil
+}
+
 // wireClaims is the JSON payload of both token types.
 type wireClaims struct {
 	Iss   string   `json:"iss"`
@@ -52,13 +79,15 @@ type wireClaims struct {
 	Sid   string   `json:"sid"`
 	Email string   `json:"email,omitempty"`
 	Name  string   `json:"name,omitempty"`
+	Roles []string `json:"roles,omitempty"`
+	Scope string   `json:"scope,omitempty"` // space-separated
 }
 
 // reservedClaims are the names custom claims cannot have: gatehouse's own and those
 // of RFC 9068 whose meaning it owns.
 var reservedClaims = []string{
-	"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "email", "name", "typ", "cnf",
-	"client_id", "scope", "azp", "auth_time",
+	"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "email", "name", "roles", "typ",
+	"cnf", "client_id", "scope", "azp", "auth_time",
 }
 
 // checkClaimName refuses a custom claim name that is empty, not printable ASCII, or a
@@ -76,6 +105,41 @@ func checkClaimName(name string) error {
 		}
 	}
 	return nil
+}
+
+// maxGrantName is the longest role or scope name.
+const maxGrantName = 128
+
+// checkGrants refuses a role or scope name that is not 1 to maxGrantName bytes of
+// NQCHAR (RFC 6749 §3.3: printable ASCII but space, '"' and '\'). No space, so the
+// scope claim splits back into the names it was joined from; no quote or backslash, so
+// a name goes into a WWW-Authenticate scope="…" parameter as it is.
+func checkGrants(g Grants) error {
+	for _, list := range [2]struct {
+		what  string
+		names []string
+	}{{"role", g.Roles}, {"scope", g.Scopes}} {
+		for _, name := range list.names {
+			if !nqchars(name) {
+				return fmt.Errorf("%w: %s name %.40q: want 1 to %d characters of printable ASCII but space, '\"' and '\\'",
+					ErrConfig, list.what, name, maxGrantName)
+			}
+		}
+	}
+	return nil
+}
+
+// nqchars reports whether s is 1 to maxGrantName bytes of NQCHAR.
+func nqchars(s string) bool {
+	if len(s) == 0 || len(s) > maxGrantName {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // audience is the aud claim: a string or an array of strings (RFC 7519 §4.1.3). It is
@@ -158,9 +222,17 @@ func (w *wireClaims) validate(now time.Time, iss, aud string, leeway time.Durati
 
 func (w *wireClaims) claims(raw []byte) *Claims {
 	c := &Claims{
-		Issuer: w.Iss, Subject: w.Sub, Audience: w.Aud,
+		Issuer: w.Iss, Subject: w.Sub, Audience: slices.Clip(w.Aud),
 		ExpiresAt: time.Unix(w.Exp, 0), IssuedAt: time.Unix(w.Iat, 0),
 		ID: w.Jti, SessionID: w.Sid, Email: w.Email, Name: w.Name, raw: raw,
+	}
+	// Full slices (len == cap): a caller's append copies rather than writing into the
+	// array the token cache shares with other callers.
+	if len(w.Roles) > 0 {
+		c.Roles = slices.Clip(w.Roles)
+	}
+	if w.Scope != "" {
+		c.Scopes = slices.Clip(strings.Split(w.Scope, " "))
 	}
 	if w.Nbf != 0 {
 		c.NotBefore = time.Unix(w.Nbf, 0)

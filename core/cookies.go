@@ -34,26 +34,38 @@ func (a *Auth) cookieName(ex Exchange, base, path string) string {
 // own expiry.
 func (a *Auth) setRefreshCookie(ex Exchange, t *Tokens) {
 	w := &a.cfg.web
-	same := http.SameSiteLaxMode
-	if w.cookies.SameSiteStrict {
-		same = http.SameSiteStrictMode
-	}
-	maxAge := int(t.RefreshExpiresAt.Sub(a.cfg.now()) / time.Second)
-	if maxAge < 1 {
-		maxAge = 1
-	}
 	ex.SetCookie(&http.Cookie{
 		Name: a.cookieName(ex, w.cookies.RefreshName, w.prefix), Value: t.RefreshToken, Path: w.prefix, Domain: w.cookies.Domain,
-		MaxAge: maxAge, HttpOnly: true, Secure: a.secure(ex), SameSite: same,
+		MaxAge: a.untilRefreshExpiry(t), HttpOnly: true, Secure: a.secure(ex), SameSite: a.sameSite(),
 	})
 }
 
-// clearCookie deletes a cookie of base name name: same name, Path and Domain as when it was set,
-// Max-Age=0 (MaxAge -1 in net/http terms) and an Expires in the past for old clients.
+// sameSite is the SameSite mode of the refresh and access cookies: Lax, or Strict with
+// CookieOptions.SameSiteStrict.
+func (a *Auth) sameSite() http.SameSite {
+	if a.cfg.web.cookies.SameSiteStrict {
+		return http.SameSiteStrictMode
+	}
+	return http.SameSiteLaxMode
+}
+
+// untilRefreshExpiry is the Max-Age, in seconds and at least 1, of a cookie that lasts
+// as long as the refresh token of t.
+func (a *Auth) untilRefreshExpiry(t *Tokens) int {
+	return max(int(t.RefreshExpiresAt.Sub(a.cfg.now())/time.Second), 1)
+}
+
+// clearCookie deletes a cookie of base name name scoped to the route prefix: same name,
+// Path and Domain as when it was set, Max-Age=0 (MaxAge -1 in net/http terms) and an
+// Expires in the past for old clients.
 func (a *Auth) clearCookie(ex Exchange, name string) {
-	w := &a.cfg.web
+	a.clearCookieAt(ex, name, a.cfg.web.prefix)
+}
+
+// clearCookieAt is clearCookie for a cookie of the given path.
+func (a *Auth) clearCookieAt(ex Exchange, name, path string) {
 	ex.SetCookie(&http.Cookie{
-		Name: a.cookieName(ex, name, w.prefix), Value: "", Path: w.prefix, Domain: w.cookies.Domain,
+		Name: a.cookieName(ex, name, path), Value: "", Path: path, Domain: a.cfg.web.cookies.Domain,
 		MaxAge: -1, Expires: time.Unix(0, 0), HttpOnly: true, Secure: a.secure(ex), SameSite: http.SameSiteLaxMode,
 	})
 }
@@ -73,14 +85,20 @@ func (a *Auth) setStateCookie(ex Exchange, sealed string) {
 // tossing), and which one the app would read is then the attacker's choice.
 var errCookieTwice = fmt.Errorf("%w: a gatehouse cookie was sent twice", ErrInvalidRequest)
 
-// cookie returns the request's non-empty cookie called name, and whether it has one. A
-// request that carries it twice is refused: errCookieTwice, and the cookie is cleared
-// in the answer, so the browser's next attempt starts clean.
+// cookie returns the request's non-empty cookie of base name name scoped to the route
+// prefix, and whether it has one. A request that carries it twice is refused:
+// errCookieTwice, and the cookie is cleared in the answer, so the browser's next
+// attempt starts clean.
 func (a *Auth) cookie(ex Exchange, name string) (string, bool, error) {
-	vals := ex.Cookies(a.cookieName(ex, name, a.cfg.web.prefix))
+	return a.cookieAt(ex, name, a.cfg.web.prefix)
+}
+
+// cookieAt is cookie for a cookie of the given path.
+func (a *Auth) cookieAt(ex Exchange, name, path string) (string, bool, error) {
+	vals := ex.Cookies(a.cookieName(ex, name, path))
 	switch {
 	case len(vals) > 1:
-		a.clearCookie(ex, name)
+		a.clearCookieAt(ex, name, path)
 		return "", false, errCookieTwice
 	case len(vals) == 0 || vals[0] == "":
 		return "", false, nil

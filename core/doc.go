@@ -20,8 +20,8 @@
 // # Tokens
 //
 // An access token is a JWT with header typ "at+jwt" (RFC 9068) and the claims iss, sub,
-// aud, exp, iat, jti, sid (the session), email and name, plus the app's own claims
-// (WithClaims). A refresh token is a JWT of typ "rt+jwt" whose aud is the issuer
+// aud, exp, iat, jti, sid (the session), email and name, roles and scope when the user
+// has any (see Roles and scopes), plus the app's own claims (WithClaims). A refresh token is a JWT of typ "rt+jwt" whose aud is the issuer
 // followed by "#refresh"; it carries the session id and its own jti, and only Refresh,
 // Revoke and the logout route take it.
 //
@@ -33,6 +33,17 @@
 // checked before the payload is decoded; base64 must be canonical; exp, iss and aud
 // are required; the leeway is at most a minute; tokens over MaxTokenSize are refused
 // unread.
+//
+// # Roles and scopes
+//
+// Access tokens carry the user's roles as "roles", an array of strings, and scopes as
+// "scope", one space-separated string, as RFC 9068 §2.2.3 writes them; Claims.Roles,
+// Claims.Scopes, HasRole and HasScope read them back. They come from Identity.Roles and
+// Identity.Scopes, or from the WithGrants hook, which runs again at every refresh: a
+// user whose role is taken away loses it with the next access token. The tokens already
+// issued keep it until their exp; LogoutAll ends them at once. Names are 1 to 128
+// bytes of NQCHAR (RFC 6749 §3.3), checked at issue. CustomClaims decodes the app's own
+// claims into a struct of its own.
 //
 // # Sessions and refresh
 //

@@ -86,6 +86,10 @@ var (
 	ErrUserNotAllowed = wrapCategory("gatehouse: user not allowed to sign in", ErrForbidden)
 	// ErrCrossSite means a cookie-authenticated POST came from another site: 403.
 	ErrCrossSite = wrapCategory("gatehouse: cross-site request refused", ErrForbidden)
+	// ErrInsufficientScope means the access token is valid but does not carry the role,
+	// scope or other right a route's rules require (see Rule): 403 insufficient_scope,
+	// with a WWW-Authenticate challenge (RFC 6750 §3.1).
+	ErrInsufficientScope = wrapCategory("gatehouse: insufficient scope", ErrForbidden)
 	// ErrBodyTooLarge means a request body was over 64 KiB or could not be read: 413
 	// invalid_request.
 	ErrBodyTooLarge = wrapCategory("gatehouse: request body unreadable or over 64 KiB", ErrInvalidRequest)
@@ -147,6 +151,8 @@ func ErrorResponse(err error) Response {
 		return Response{Status: http.StatusRequestEntityTooLarge, Code: "invalid_request", Description: desc}
 	case errors.Is(err, ErrInvalidRequest):
 		return Response{Status: http.StatusBadRequest, Code: "invalid_request", Description: desc}
+	case errors.Is(err, ErrInsufficientScope):
+		return Response{Status: http.StatusForbidden, Code: "insufficient_scope", Description: desc}
 	case errors.Is(err, ErrForbidden):
 		return Response{Status: http.StatusForbidden, Code: "access_denied", Description: desc}
 	case errors.Is(err, ErrNotFound):

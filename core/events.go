@@ -29,10 +29,11 @@ const (
 	// It is the one event per request: it is not logged, and without a hook it is not
 	// even built.
 	EventAuthenticate EventType = "authenticate"
-	// EventSignIn is the end of a sign-in callback, successful or not: Provider names
-	// the configured provider ("" when the callback names none that is configured),
-	// Result is ResultOK, ResultDenied, ResultForbidden, ResultInvalid,
-	// ResultProviderError or ResultStoreError. A successful one comes after the
+	// EventSignIn is the end of a sign-in callback or of a password sign-in, successful
+	// or not: Provider names the configured provider ("" when the callback names none
+	// that is configured; "password" for a password sign-in), Result is ResultOK,
+	// ResultDenied, ResultForbidden, ResultInvalid (a wrong username or password among
+	// others), ResultProviderError or ResultStoreError. A successful one comes after the
 	// EventLogin of the session it started.
 	EventSignIn EventType = "signin"
 	// EventRefreshRefused is a refresh that did not succeed for another reason than
@@ -40,7 +41,8 @@ const (
 	// ResultStoreError. Subject and SessionID are empty: a refused token says nothing
 	// trustworthy.
 	EventRefreshRefused EventType = "refresh_refused"
-	// EventRateLimited is a request the per-IP rate limit refused with 429.
+	// EventRateLimited is a request the per-IP rate limit refused with 429, or a
+	// password sign-in refused by its failure throttle (Provider "password").
 	EventRateLimited EventType = "rate_limited"
 )
 

@@ -38,6 +38,7 @@ func (x *reqExchange) Body(int64) ([]byte, error)    { return []byte(x.form.Enco
 func (x *reqExchange) RemoteIP() string              { return "192.0.2.1" }
 func (x *reqExchange) TLS() bool                     { return false }
 func (x *reqExchange) Host() string                  { return "app.example" }
+func (x *reqExchange) RequestURI() string            { return "/" }
 func (x *reqExchange) SetHeader(string, string)      {}
 func (x *reqExchange) SetCookie(*http.Cookie)        {}
 func (x *reqExchange) Write(status int, body []byte) { x.status = status }

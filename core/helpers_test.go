@@ -220,6 +220,13 @@ func (f *faultStore) Consume(ctx context.Context, id string, exp time.Time) (boo
 	return f.Store.Consume(ctx, id, exp)
 }
 
+func (f *faultStore) Count(ctx context.Context, key string, add int, now time.Time, window time.Duration) (int, time.Time, error) {
+	if err := f.check("Count"); err != nil {
+		return 0, time.Time{}, err
+	}
+	return f.Store.Count(ctx, key, add, now, window)
+}
+
 func (f *faultStore) Purge(ctx context.Context, now time.Time) (int, error) {
 	if err := f.check("Purge"); err != nil {
 		return 0, err

@@ -186,9 +186,8 @@ func (a *Auth) callback(ctx context.Context, ex Exchange) (string, *Tokens, erro
 		return p.Name, t, nil
 	}
 	a.setRefreshCookie(ex, t)
-	noStore(ex)
-	ex.SetHeader("Location", st.RedirectTo)
-	ex.Write(http.StatusFound, nil)
+	a.setAccessCookie(ex, t)
+	redirect(ex, st.RedirectTo)
 	return p.Name, t, nil
 }
 

@@ -35,10 +35,12 @@ type config struct {
 	rotateEvery time.Duration
 	tokenCache  int // verified access tokens remembered; 0 = DefaultTokenCache, -1 = off
 	claimsHook  func(context.Context, Identity) (map[string]any, error)
+	grantsHook  func(context.Context, Identity) (Grants, error)
 	events      func(context.Context, Event)
 	tracing     func(context.Context, Operation) (context.Context, func(error)) // WithTracing
 	logger      *slog.Logger
 	web         webConfig // sign-in and routes, see web.go
+	password    *passwordConfig
 }
 
 func defaults() config {
@@ -231,11 +233,36 @@ func WithMaxSessions(n int) Option {
 
 // WithClaims sets a hook that returns extra claims for the access tokens of an
 // identity; it runs at sign-in and at every refresh. It may not set registered or
-// gatehouse claims (iss, sub, aud, exp, iat, nbf, jti, sid, email, name, …): such a
-// claim is an error.
+// gatehouse claims (iss, sub, aud, exp, iat, nbf, jti, sid, email, name, roles,
+// scope, …): such a claim is an error. Roles and scopes come from WithGrants.
 func WithClaims(hook func(ctx context.Context, id Identity) (map[string]any, error)) Option {
 	return func(c *config) error {
 		c.claimsHook = hook
+		return nil
+	}
+}
+
+// Grants are the roles and scopes written into an access token, as its "roles" and
+// "scope" claims.
+type Grants struct {
+	Roles  []string
+	Scopes []string
+}
+
+// WithGrants sets a hook that decides the roles and scopes of an identity's access
+// tokens; it runs at sign-in and at every refresh, with the Identity stored with the
+// session, so a user whose roles the app takes away loses them at the next refresh.
+// Its result replaces the Identity's Roles and Scopes in the token, not in the stored
+// session. An error fails the sign-in or the refresh: one matching a category of
+// errors.go is answered as that category, any other with 500. Without the hook, tokens
+// carry the Identity's own Roles and Scopes.
+//
+// A role or scope name is 1 to 128 bytes of printable ASCII other than space, '"' and
+// '\' (NQCHAR, RFC 6749 §3.3); any other name fails the sign-in or refresh with an
+// error matching ErrConfig.
+func WithGrants(hook func(ctx context.Context, id Identity) (Grants, error)) Option {
+	return func(c *config) error {
+		c.grantsHook = hook
 		return nil
 	}
 }

@@ -18,6 +18,9 @@ const (
 	// DefaultStateCookie is the name of the short-lived cookie that holds the sealed
 	// state, PKCE verifier and nonce of a sign-in in progress.
 	DefaultStateCookie = "gatehouse_state"
+	// DefaultAccessCookie is the name of the cookie that holds the access token in
+	// cookie mode (see WithAccessCookie).
+	DefaultAccessCookie = "gatehouse_access"
 
 	defaultPrefix          = "/auth"
 	defaultProviderTimeout = 10 * time.Second
@@ -25,18 +28,23 @@ const (
 )
 
 // CookieOptions are the settings of the cookies gatehouse sets. The zero value is the
-// default. Every cookie is HttpOnly, scoped to the route prefix, and Secure when the
-// request came over HTTPS or the public URL is https.
+// default. Every cookie is HttpOnly, scoped to the route prefix (the access cookie of
+// cookie mode to the whole site, Path=/), and Secure when the request came over HTTPS
+// or the public URL is https. The names must differ.
 type CookieOptions struct {
 	// RefreshName is the refresh token cookie (default DefaultRefreshCookie).
 	RefreshName string
 	// StateName is the sign-in state cookie (default DefaultStateCookie).
 	StateName string
+	// AccessName is the access token cookie of cookie mode (default
+	// DefaultAccessCookie; see WithAccessCookie).
+	AccessName string
 	// Domain widens the cookies to a domain and its subdomains; empty (the default)
 	// keeps them host-only, which is safer.
 	Domain string
-	// SameSiteStrict sets SameSite=Strict on the refresh cookie instead of Lax. The state
-	// cookie is always Lax: it must come back with the provider's redirect.
+	// SameSiteStrict sets SameSite=Strict on the refresh and access cookies instead of
+	// Lax. The state cookie is always Lax: it must come back with the provider's
+	// redirect.
 	SameSiteStrict bool
 }
 
@@ -203,7 +211,7 @@ func WithProviderTransport(rt http.RoundTripper) Option {
 // WithCookies sets the names, domain and SameSite mode of the cookies.
 func WithCookies(o CookieOptions) Option {
 	return func(c *config) error {
-		for _, n := range []string{o.RefreshName, o.StateName} {
+		for _, n := range []string{o.RefreshName, o.StateName, o.AccessName} {
 			if n != "" && !cookieNameRE.MatchString(n) {
 				return fmt.Errorf("%w: bad cookie name %q", ErrConfig, n)
 			}
@@ -213,6 +221,32 @@ func WithCookies(o CookieOptions) Option {
 			return fmt.Errorf("%w: bad cookie domain %q", ErrConfig, o.Domain)
 		}
 		c.web.cookies = o
+		return nil
+	}
+}
+
+// WithAccessCookie turns cookie mode on, for server-rendered pages: wherever a browser
+// gets the refresh cookie (the sign-in, a refresh from the cookie) it also gets the
+// access token in an HttpOnly cookie (CookieOptions.AccessName) for the whole site
+// (Path=/, __Host- prefixed on https), until the refresh token expires. Middleware then
+// reads the token from that cookie when a request has no Bearer token in its
+// Authorization header (a request with both is refused: 400, one method per request,
+// RFC 6750 §2), and:
+//
+//   - refuses a cookie-borne token on a method other than GET, HEAD and OPTIONS from
+//     a page of another origin (ErrCrossSite, 403): the cookie is ambient, so such a
+//     request may be forged (CSRF);
+//   - sends a page load (GET, HEAD) whose access token has expired to
+//     GET {prefix}/refresh?redirect_to=<the page>, which rotates the tokens with the
+//     refresh cookie and redirects back, so the page opens without a new sign-in; with
+//     no valid refresh cookie it clears both cookies and redirects back all the same,
+//     and the page then sees an anonymous request.
+//
+// The GET {prefix}/refresh route exists only in cookie mode. Without this option no
+// access cookie is set and none is read.
+func WithAccessCookie() Option {
+	return func(c *config) error {
+		c.web.accessCookie = true
 		return nil
 	}
 }

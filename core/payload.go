@@ -25,6 +25,8 @@ const (
 	seenSid
 	seenEmail
 	seenName
+	seenRoles
+	seenScope
 )
 
 // decodeClaims decodes a token payload into w. It is the only reader of the registered
@@ -34,8 +36,10 @@ const (
 //     just a custom claim, which never touches a registered one;
 //   - a name that appears twice, registered or not, is refused (encoding/json keeps the
 //     last, another parser may keep the first);
-//   - exp, iat and nbf must be integers, aud a string or an array of strings, the other
-//     registered claims strings.
+//   - exp, iat and nbf must be integers, aud a string or an array of strings, roles an
+//     array of strings, the other registered claims strings; roles and scope, which
+//     gatehouse leaves out when there are none, must not be empty nor name an empty
+//     role or scope (scope is names each followed by one space, but the last).
 //
 // It reads the payload once, without reflection; custom claims are skipped, checked
 // only for being well-formed JSON, and read later through Claims.Get or Decode.
@@ -95,6 +99,14 @@ func decodeClaims(b []byte, w *wireClaims) error {
 		case "name":
 			bit = seenName
 			w.Name, ok = d.str()
+		case "roles":
+			bit = seenRoles
+			w.Roles, ok = d.strs()
+			ok = ok && !slices.Contains(w.Roles, "")
+		case "scope":
+			bit = seenScope
+			w.Scope, ok = d.str()
+			ok = ok && spaceSeparated(w.Scope)
 		default:
 			if slices.Contains(custom, name) {
 				return errPayload
@@ -213,11 +225,20 @@ func (d *scanner) int() (int64, bool) {
 
 // aud reads the aud claim: a string or a non-empty array of strings (RFC 7519 §4.1.3).
 func (d *scanner) aud() (audience, bool) {
-	if !d.consume('[') {
+	if d.i < len(d.s) && d.s[d.i] == '"' {
 		s, ok := d.str()
 		return audience{s}, ok
 	}
-	var a audience
+	a, ok := d.strs()
+	return a, ok
+}
+
+// strs reads a non-empty array of strings.
+func (d *scanner) strs() ([]string, bool) {
+	if !d.consume('[') {
+		return nil, false
+	}
+	var a []string
 	for {
 		d.space()
 		s, ok := d.str()
@@ -233,6 +254,12 @@ func (d *scanner) aud() (audience, bool) {
 			return nil, false
 		}
 	}
+}
+
+// spaceSeparated reports whether s is one or more non-empty names, each but the last
+// followed by one space: the scope claim as gatehouse writes it.
+func spaceSeparated(s string) bool {
+	return s != "" && s[0] != ' ' && s[len(s)-1] != ' ' && !strings.Contains(s, "  ")
 }
 
 // maxDepth bounds the nesting of custom claims.

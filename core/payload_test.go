@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -25,6 +26,10 @@ func TestDecodeClaims(t *testing.T) {
 		{"CaseVariants", `{"SUB":"x","Sid":"y","sub":"s","EXP":99}`, wireClaims{Sub: "s"}},
 		{"LongS", `{"ſub":"victim","ſid":"x","sub":"s"}`, wireClaims{Sub: "s"}},
 		{"CustomValues", `{"sub":"s","r":["a",{"b":[1,2.5e-3,true,null]}],"o":{},"l":[],"n":-0.5}`, wireClaims{Sub: "s"}},
+		{"Grants", `{"roles":["admin","b:c"],"scope":"read write"}`, wireClaims{Roles: []string{"admin", "b:c"}, Scope: "read write"}},
+		{"GrantsSpaces", `{"roles" : [ "a" , "b" ] , "scope":"x"}`, wireClaims{Roles: []string{"a", "b"}, Scope: "x"}},
+		{"RolesEscaped", `{"r\u006fles":["\u0061"]}`, wireClaims{Roles: []string{"a"}}},
+		{"GrantsLookAlikes", `{"Roles":["admin"],"SCOPE":"all","scopes":"x","role":"y"}`, wireClaims{}},
 	}
 	for _, tc := range ok {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,6 +47,24 @@ func TestDecodeClaims(t *testing.T) {
 		{"DuplicateExp", `{"exp":1,"iat":2,"exp":3}`},
 		{"DuplicateByEscape", `{"sub":"a","\u0073ub":"b"}`},
 		{"DuplicateCustom", `{"role":"user","role":"admin"}`},
+		{"DuplicateRoles", `{"roles":["user"],"roles":["admin"]}`},
+		{"DuplicateRolesByEscape", `{"roles":["user"],"rol\u0065s":["admin"]}`},
+		{"DuplicateScope", `{"scope":"read","scope":"admin"}`},
+		{"RolesString", `{"roles":"admin"}`},
+		{"RolesNull", `{"roles":null}`},
+		{"RolesEmptyArray", `{"roles":[]}`},
+		{"RolesEmptyName", `{"roles":["a",""]}`},
+		{"RolesNumbers", `{"roles":[1]}`},
+		{"RolesNested", `{"roles":[["a"]]}`},
+		{"RolesObject", `{"roles":{"a":true}}`},
+		{"RolesUnterminated", `{"roles":["a"}`},
+		{"ScopeArray", `{"scope":["read"]}`},
+		{"ScopeNumber", `{"scope":1}`},
+		{"ScopeNull", `{"scope":null}`},
+		{"ScopeEmpty", `{"scope":""}`},
+		{"ScopeLeadingSpace", `{"scope":" read"}`},
+		{"ScopeTrailingSpace", `{"scope":"read "}`},
+		{"ScopeDoubleSpace", `{"scope":"read  write"}`},
 		{"ExpFraction", `{"exp":1.5}`},
 		{"ExpExponent", `{"exp":1e9}`},
 		{"ExpString", `{"exp":"20"}`},
@@ -81,6 +104,7 @@ func FuzzDecodeClaims(f *testing.F) {
 	f.Add([]byte(`{"iss":"i","sub":"s","aud":["a","b"],"exp":20,"iat":10,"jti":"j","sid":"d","email":"e","name":"n","x":{"y":[1,true]}}`))
 	f.Add([]byte(`{"SUB":"x","sub":"s","ſub":"v"}`))
 	f.Add([]byte(`{"\u0073ub":"s","exp":-1}`))
+	f.Add([]byte(`{"sub":"s","roles":["admin","a\u0062"],"scope":"read write","Roles":"x"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var w wireClaims
 		if decodeClaims(b, &w) != nil {
@@ -122,6 +146,19 @@ func FuzzDecodeClaims(f *testing.F) {
 		str("sid", w.Sid)
 		str("email", w.Email)
 		str("name", w.Name)
+		str("scope", w.Scope)
+		var roles []string
+		if raw, ok := members["roles"]; ok {
+			if err := json.Unmarshal(raw, &roles); err != nil || len(roles) == 0 || slices.Contains(roles, "") {
+				t.Fatalf("%q: accepted roles %s", b, raw)
+			}
+		}
+		if !slices.Equal(w.Roles, roles) {
+			t.Fatalf("%q: roles = %q, want %q", b, w.Roles, roles)
+		}
+		if raw, ok := members["scope"]; ok && !spaceSeparated(w.Scope) {
+			t.Fatalf("%q: accepted scope %s", b, raw)
+		}
 		for name, got := range map[string]int64{"exp": w.Exp, "iat": w.Iat, "nbf": w.Nbf} {
 			var want int64
 			if raw, ok := members[name]; ok {

@@ -19,6 +19,10 @@ func (a *Auth) buildRoutes() []Route {
 			Route{http.MethodGet, "/callback/{provider}", a.limited(a.handleCallback)},
 		)
 	}
+	rs = append(rs, a.passwordRoutes()...)
+	if a.cfg.web.accessCookie {
+		rs = append(rs, Route{http.MethodGet, "/refresh", a.limited(a.handleRefreshPage)})
+	}
 	return append(rs,
 		Route{http.MethodPost, "/refresh", a.limited(a.handleRefresh)},
 		Route{http.MethodPost, "/logout", a.handleLogout},
@@ -49,7 +53,8 @@ func (a *Auth) protected(h func(Exchange, *Claims)) func(Exchange) {
 // optional, as the tutorial sends it), or else from the refresh cookie, never from
 // both. Client credentials (x/oauth2 sends them in the body or as HTTP Basic) are
 // ignored: gatehouse's clients are public. A cookie-authenticated refresh answers with
-// the rotated token in the cookie only, never in the body where scripts could read it.
+// the rotated token in the cookie only, never in the body where scripts could read it,
+// and in cookie mode sets the access cookie too; refused, it clears both cookies.
 func (a *Auth) handleRefresh(ex Exchange) {
 	p, err := readParams(ex)
 	if err != nil {
@@ -73,13 +78,14 @@ func (a *Auth) handleRefresh(ex Exchange) {
 	t, err := a.Refresh(ex.Context(), tok)
 	if err != nil {
 		if fromCookie && !isStoreErr(err) {
-			a.clearCookie(ex, a.cfg.web.cookies.RefreshName)
+			a.clearAuthCookies(ex)
 		}
 		a.writeError(ex, err)
 		return
 	}
 	if fromCookie {
 		a.setRefreshCookie(ex, t)
+		a.setAccessCookie(ex, t)
 		t.RefreshToken = ""
 	}
 	writeTokens(ex, t)
@@ -113,7 +119,8 @@ func (a *Auth) refreshCredential(ex Exchange, p params) (tok string, fromCookie 
 // cookie. A Bearer header together with the cookie or a body token is 400
 // invalid_request (RFC 6750 §2: one method per request); other Authorization schemes,
 // such as a client's HTTP Basic credentials, are ignored.
-// It ends the whole session the credential belongs to and clears the cookie. A refresh
+// It ends the whole session the credential belongs to and clears the cookies (the
+// access cookie too, in cookie mode, whose token is not a credential here). A refresh
 // token that no longer verifies (expired, already logged out) needs nothing done and is
 // answered like a success, as RFC 7009 answers revocations.
 func (a *Auth) handleLogout(ex Exchange) {
@@ -142,7 +149,7 @@ func (a *Auth) handleLogout(ex Exchange) {
 			a.writeError(ex, err)
 			return
 		}
-		a.clearCookie(ex, a.cfg.web.cookies.RefreshName)
+		a.clearAuthCookies(ex)
 		writeResult(ex, nil)
 		return
 	}
@@ -160,7 +167,7 @@ func (a *Auth) handleLogout(ex Exchange) {
 			return
 		}
 	}
-	a.clearCookie(ex, a.cfg.web.cookies.RefreshName)
+	a.clearAuthCookies(ex)
 	writeResult(ex, nil)
 }
 
@@ -171,7 +178,7 @@ func (a *Auth) handleLogoutAll(ex Exchange, c *Claims) {
 		a.writeError(ex, err)
 		return
 	}
-	a.clearCookie(ex, a.cfg.web.cookies.RefreshName)
+	a.clearAuthCookies(ex)
 	writeResult(ex, map[string]any{"sessions": n})
 }
 

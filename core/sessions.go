@@ -53,7 +53,13 @@ func (a *Auth) refresh(ctx context.Context, refreshTok string) (*Tokens, error) 
 	if err != nil {
 		return nil, err
 	}
-	at, accessExp, err := a.mintAccess(s0, now, extra)
+	// Grants are decided again at every refresh, from the identity stored with the
+	// session: what the hook takes away is gone from the next access token.
+	grants, err := a.grants(ctx, s0.Identity)
+	if err != nil {
+		return nil, err
+	}
+	at, accessExp, err := a.mintAccess(s0, now, grants, extra)
 	if err != nil {
 		return nil, err
 	}

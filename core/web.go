@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -24,6 +25,7 @@ type webConfig struct {
 	origins        map[string]bool // scheme://host[:port]
 	timeout        time.Duration
 	cookies        CookieOptions
+	accessCookie   bool // cookie mode (WithAccessCookie)
 	realm          string
 	rateLimit      int               // requests a minute per client IP; 0 = DefaultRateLimit, -1 = off
 	transport      http.RoundTripper // WithProviderTransport; nil = http.DefaultTransport
@@ -56,8 +58,11 @@ func (a *Auth) initWeb() error {
 	if w.cookies.StateName == "" {
 		w.cookies.StateName = DefaultStateCookie
 	}
-	if w.cookies.RefreshName == w.cookies.StateName {
-		return fmt.Errorf("%w: the refresh and state cookies need different names", ErrConfig)
+	if w.cookies.AccessName == "" {
+		w.cookies.AccessName = DefaultAccessCookie
+	}
+	if r, s, ac := unprefixed(w.cookies.RefreshName), unprefixed(w.cookies.StateName), unprefixed(w.cookies.AccessName); r == s || r == ac || s == ac {
+		return fmt.Errorf("%w: the refresh, state and access cookies need different names", ErrConfig)
 	}
 	w.byName = map[string]*provider{}
 	for i := range w.providers {
@@ -93,6 +98,9 @@ func (a *Auth) initWeb() error {
 	default:
 		w.limiter = newLimiter(w.rateLimit, a.cfg.now)
 	}
+	if err := a.initPasswords(); err != nil {
+		return err
+	}
 	w.routes = a.buildRoutes()
 	return nil
 }
@@ -102,17 +110,56 @@ func (a *Auth) initWeb() error {
 func (a *Auth) Prefix() string { return a.cfg.web.prefix }
 
 // authenticateExchange authenticates the access token of a request (see
-// Adapter.Authenticate).
+// Adapter.Authenticate) and reports it to the events hook.
 func (a *Auth) authenticateExchange(ex Exchange) (*Claims, error) {
-	tok, err := bearerToken(ex)
+	now := a.cfg.now()
+	c, err := a.authenticateRequest(ex, now)
+	if a.cfg.events != nil {
+		a.authenticated(ex.Context(), c, err, now)
+	}
+	return c, err
+}
+
+// authenticateRequest is authenticateExchange without the event. The refusal of a
+// token that came from the access cookie is marked as such (cookieTokenError), for
+// resume.
+func (a *Auth) authenticateRequest(ex Exchange, now time.Time) (*Claims, error) {
+	tok, fromCookie, err := a.requestToken(ex)
 	if err != nil {
-		if a.cfg.events != nil {
-			a.authenticated(ex.Context(), nil, err, a.cfg.now())
-		}
 		return nil, err
 	}
-	return a.Authenticate(ex.Context(), tok)
+	c, err := a.authenticate(ex.Context(), tok, now)
+	if err != nil && fromCookie {
+		return nil, &cookieTokenError{err}
+	}
+	return c, err
 }
+
+// requestToken finds the access token of a request and reports whether it came from
+// the access cookie: the Bearer token of the Authorization header, or else, in cookie
+// mode, the access cookie; both at once is refused. An Authorization header of another scheme (the Basic
+// credentials a browser sends to a site behind a password prompt) is not a token, so
+// the cookie is still read. The Bearer path allocates nothing.
+func (a *Auth) requestToken(ex Exchange) (tok string, fromCookie bool, err error) {
+	tok, err = bearerToken(ex)
+	switch {
+	case !a.cfg.web.accessCookie:
+		return tok, false, err
+	case errors.Is(err, ErrNoToken):
+		return a.accessCookieToken(ex)
+	case slices.ContainsFunc(ex.Cookies(a.cookieName(ex, a.cfg.web.cookies.AccessName, accessPath)), nonEmpty):
+		// One method per request (RFC 6750 §2): which of the two tokens counts would be
+		// a guess, and a page that sends both is confused about who it is.
+		return "", false, errTokenTwice
+	}
+	return tok, false, err
+}
+
+func nonEmpty(s string) bool { return s != "" }
+
+// errTokenTwice is a request that carries an access token both in the Authorization
+// header and in the access cookie.
+var errTokenTwice = fmt.Errorf("%w: access token both in the Authorization header and in a cookie", ErrInvalidRequest)
 
 // bearerToken is the token of the request's Authorization header (Bearer scheme).
 func bearerToken(ex Exchange) (string, error) {
@@ -131,13 +178,22 @@ func bearerToken(ex Exchange) (string, error) {
 	return tok, nil
 }
 
+// unprefixed is a cookie name without the __Host- or __Secure- prefix cookieName adds.
+func unprefixed(name string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(name, "__Host-"), "__Secure-")
+}
+
 // writeError answers a request with err (see Adapter.WriteError).
 func (a *Auth) writeError(ex Exchange, err error) {
 	r := ErrorResponse(err)
-	if r.Status == 401 {
+	if r.Status == 401 || r.Code == "insufficient_scope" {
 		challenge := `Bearer realm="` + a.cfg.web.realm + `"`
-		if r.Code == "invalid_token" || r.Code == "invalid_request" {
+		if r.Code == "invalid_token" || r.Code == "invalid_request" || r.Code == "insufficient_scope" {
 			challenge += `, error="` + r.Code + `", error_description="` + quoteSafe(r.Description) + `"`
+		}
+		var se *scopeError
+		if errors.As(err, &se) && se.scope != "" {
+			challenge += `, scope="` + quoteSafe(se.scope) + `"`
 		}
 		ex.SetHeader("WWW-Authenticate", challenge)
 	}

@@ -44,6 +44,10 @@ func (s *keyStore) Purge(context.Context, time.Time) (int, error)            { r
 func (s *keyStore) Consume(context.Context, string, time.Time) (bool, error) { return false, errUnused }
 func (s *keyStore) Close() error                                             { return nil }
 
+func (s *keyStore) Count(context.Context, string, int, time.Time, time.Duration) (int, time.Time, error) {
+	return 0, time.Time{}, errUnused
+}
+
 // fakeExchange is an Exchange over plain values, for the unit tests of the helpers the
 // routes use; core/authtest runs the routes themselves over real servers.
 type fakeExchange struct {
@@ -51,6 +55,7 @@ type fakeExchange struct {
 	cookies map[string]string
 	tls     bool
 	host    string
+	uri     string
 	reqBody []byte
 
 	status  int
@@ -61,7 +66,7 @@ type fakeExchange struct {
 }
 
 func newFake() *fakeExchange {
-	return &fakeExchange{headers: map[string]string{}, cookies: map[string]string{}, host: "app.example", set: http.Header{}}
+	return &fakeExchange{headers: map[string]string{}, cookies: map[string]string{}, host: "app.example", uri: "/", set: http.Header{}}
 }
 
 func (f *fakeExchange) Context() context.Context { return context.Background() }
@@ -78,6 +83,7 @@ func (f *fakeExchange) Body(limit int64) ([]byte, error) {
 func (f *fakeExchange) RemoteIP() string         { return "192.0.2.1" }
 func (f *fakeExchange) TLS() bool                { return f.tls }
 func (f *fakeExchange) Host() string             { return f.host }
+func (f *fakeExchange) RequestURI() string       { return f.uri }
 func (f *fakeExchange) SetHeader(n, v string)    { f.set.Set(n, v) }
 func (f *fakeExchange) SetCookie(c *http.Cookie) { f.setCk = append(f.setCk, c) }
 func (f *fakeExchange) Cookies(n string) []string {

@@ -1,5 +1,5 @@
-// Command gatehouse runs the operations of gatehouse stores, for the operator of an
-// application that uses gatehouse:
+// Command gatehouse runs the operations of gatehouse stores, and hashes passwords, for
+// the operator of an application that uses gatehouse:
 //
 //	gatehouse migrate  --from bolt:./gatehouse.db --to redis://127.0.0.1:6379/0
 //	gatehouse sessions --store URL --user SUBJECT [--json]
@@ -7,6 +7,7 @@
 //	gatehouse purge    --store URL
 //	gatehouse compact  --store bolt:PATH --to PATH2
 //	gatehouse stats    --store URL [--json]
+//	gatehouse hash-password [--memory KiB] [--time N] [--threads N] < password
 //	gatehouse help     [command]
 //
 // Stores are named as the GATEHOUSE_STORE setting of the example servers names them
@@ -33,6 +34,15 @@
 // Logout and LogoutAll, so that the store's writes and the events are those of a
 // logout made by the application. A user is named by its subject (the sub claim of its
 // tokens), not its email address.
+//
+// # Hash-password
+//
+// hash-password reads a password, the first line of stdin, and prints its Argon2id
+// hash as a PHC string (package core/password), for the password sign-in
+// (core.WithPasswords). The password is never taken from the command line, where other
+// users of the machine could see it. Parameters below the floor or above the ceiling
+// are refused; the defaults are password.DefaultParams, the parameters of the hash the
+// sign-in verifies an unknown user's password against.
 //
 // # Errors
 //

@@ -40,7 +40,7 @@ func main() {
 	// the one line run prints.
 	redis.SetLogger(quietRedis{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -56,10 +56,11 @@ type command struct {
 	flags func(fs *flag.FlagSet) func(ctx context.Context, c *cli) error
 }
 
-var commands = []*command{migrateCommand, sessionsCommand, revokeCommand, purgeCommand, compactCommand, statsCommand}
+var commands = []*command{migrateCommand, sessionsCommand, revokeCommand, purgeCommand, compactCommand, statsCommand, hashPasswordCommand}
 
-// cli is what a running command writes to.
+// cli is what a running command reads from and writes to.
 type cli struct {
+	stdin  io.Reader
 	stdout io.Writer
 	args   []string // positional arguments left after the flags
 }
@@ -73,7 +74,7 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 
 // run runs the command line args and returns the exit status. Every failure is one
 // line on stderr.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "gatehouse: no command given; run gatehouse help")
 		return exitUsage
@@ -110,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 		err = &usageError{err.Error()}
 	default:
-		err = do(ctx, &cli{stdout: stdout, args: fs.Args()})
+		err = do(ctx, &cli{stdin: stdin, stdout: stdout, args: fs.Args()})
 	}
 	if err == nil {
 		return exitOK
@@ -140,7 +141,8 @@ func oneLine(s string) string {
 
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, `gatehouse runs the operations of gatehouse stores: copying one to another,
-listing and ending users' sessions, purging, compacting, counting.
+listing and ending users' sessions, purging, compacting, counting; and it hashes
+passwords for the password sign-in.
 
 Usage:
 

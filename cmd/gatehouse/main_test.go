@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -69,10 +70,18 @@ type result struct {
 // gatehouse runs the command with args, in dir if it is not empty.
 func gatehouse(t *testing.T, dir string, args ...string) result {
 	t.Helper()
+	return gatehouseIn(t, dir, nil, args...)
+}
+
+// gatehouseIn runs the command with args and stdin (nil: empty), in dir if it is not
+// empty.
+func gatehouseIn(t *testing.T, dir string, stdin io.Reader, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Dir = dir
+	cmd.Stdin = stdin
 	// A -race binary waits a second before it exits, by default; a race it finds
 	// fails the run with exit status 66 and a report on stderr.
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"))
@@ -107,7 +116,13 @@ func ok(t *testing.T, args ...string) string {
 // that starts with prefix and contains every one of says, and nothing on stdout.
 func fails(t *testing.T, code int, prefix string, says []string, args ...string) result {
 	t.Helper()
-	r := gatehouse(t, "", args...)
+	return failsIn(t, nil, code, prefix, says, args...)
+}
+
+// failsIn is fails with stdin.
+func failsIn(t *testing.T, stdin io.Reader, code int, prefix string, says []string, args ...string) result {
+	t.Helper()
+	r := gatehouseIn(t, "", stdin, args...)
 	lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
 	switch {
 	case r.code != code:
