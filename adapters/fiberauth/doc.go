@@ -15,9 +15,32 @@
 //		claims, _ := fiberauth.Claims(c)
 //		return c.JSON(fiber.Map{"email": claims.Email})
 //	})
+//	api.Delete("/users/:id", fiberauth.Require(auth, fiberauth.Role("admin")), deleteUser)
 //	ln, err := net.Listen("tcp", ":8080")
 //	...
 //	log.Fatal(app.Listener(fiberauth.Listener(ln)))
+//
+// # Authorization and refusals
+//
+// Options of Require and Optional add rules, each of which must pass: Role (one of
+// the roles), Scopes (all of the scopes) and Allow (the app's predicate on the claims).
+// A valid token that fails one is answered 403 with
+// WWW-Authenticate: Bearer error="insufficient_scope" (RFC 6750 §3.1). RedirectToLogin
+// sends a page load without a valid token to {prefix}/login?redirect_to=<page>,
+// OnRefused gives the refusals the app's own answer (a fiber.ErrorHandler: its error
+// goes to the app's ErrorHandler), and Skip lets chosen requests through without
+// authentication (contrib/jwt's Filter). The options are read once, when the
+// middleware is built.
+//
+// # Mounting
+//
+// Mount puts the routes at auth.Prefix(), where the sign-in's redirect URI says they
+// are. On a group the prefix must lie under the group's prefix (app.Group("/api") with
+// core.WithRoutePrefix("/api/auth")), and the app must not be mounted in another at a
+// path. Fiber runs matching routes in the order they were registered, so Mount must
+// come before Require or Optional middleware (Use, or Group with handlers) that covers
+// the auth routes; registered after Mount, it leaves them alone. Mount panics
+// otherwise, with a message that says what to do.
 //
 // # Header size
 //
@@ -44,7 +67,8 @@
 //
 // Require and Optional store the verified claims twice: in c.Locals, read with Claims,
 // and in c.UserContext(), read with core.FromContext, for code that only sees a
-// context.Context.
+// context.Context. Claims also finds claims the app's own middleware put in
+// c.UserContext() with core.NewContext.
 //
 // # Proxies
 //
@@ -55,6 +79,10 @@
 //
 // # What is not checked
 //
-// fiberauth does no authorization of its own: a valid token says who the user is, not
-// what they may do. A request body is read as sent: a Content-Encoding is not undone.
+// Roles and scopes are read from the access token, not looked up per request: a role
+// the app takes away stays in the tokens already issued until they expire, and in
+// refreshed ones unless a core.WithGrants hook drops it. Mount does not see Require or
+// Optional wrapped in a handler of the app's own, nor middleware inside a sub-app
+// mounted with app.Mount (Fiber merges its routes only when the app starts). A request
+// body is read as sent: a Content-Encoding is not undone.
 package fiberauth

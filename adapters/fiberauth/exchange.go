@@ -70,6 +70,8 @@ func (e exchange) TLS() bool { return e.c.Secure() }
 // Host is the Host header itself; Fiber's Hostname would prefer X-Forwarded-Host.
 func (e exchange) Host() string { return string(e.c.Request().Host()) }
 
+func (e exchange) RequestURI() string { return string(e.c.Request().RequestURI()) }
+
 func (e exchange) SetHeader(name, value string) { e.c.Set(name, value) }
 
 // SetCookie writes the cookie as net/http serializes it, so every attribute (SameSite,

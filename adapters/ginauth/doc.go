@@ -15,14 +15,36 @@
 //		claims, _ := ginauth.Claims(c)
 //		c.JSON(200, gin.H{"email": claims.Email})
 //	})
+//	api.DELETE("/users/:id", ginauth.Require(auth, ginauth.Role("admin")), deleteUser)
+//
+// # Authorization and refusals
+//
+// Options of Require and Optional add rules, each of which must pass: Role (one of
+// the roles), Scopes (all of the scopes) and Allow (the app's predicate on the claims).
+// A valid token that fails one is answered 403 with
+// WWW-Authenticate: Bearer error="insufficient_scope" (RFC 6750 §3.1). RedirectToLogin
+// sends a page load without a valid token to {prefix}/login?redirect_to=<page>,
+// OnRefused gives the refusals the app's own answer, and Skip lets chosen requests
+// through without authentication. The options are read once, when the middleware is
+// built.
+//
+// # Mounting
+//
+// Mount puts the routes at auth.Prefix(), where the sign-in's redirect URI says they
+// are. On a group the prefix must lie under the group's base path
+// (r.Group("/api") with core.WithRoutePrefix("/api/auth")), and Mount must come before
+// Require or Optional is added to the router it mounts on; otherwise Mount panics with
+// a message that says what to do.
 //
 // # Claims
 //
 // Require and Optional store the verified claims twice: in the Gin context, read with
 // Claims, and in the request's context (c.Request.Context()), read with
-// core.FromContext, for code below Gin that only sees a context.Context. A gin.Context
-// used as a context.Context does not reach the request's context unless the engine's
-// ContextWithFallback is set: pass c.Request.Context() instead.
+// core.FromContext, for code below Gin that only sees a context.Context. Claims also
+// finds claims the app's own middleware put in the request's context with
+// core.NewContext. A gin.Context used as a context.Context does not reach the
+// request's context unless the engine's ContextWithFallback is set: pass
+// c.Request.Context() instead.
 //
 // # Proxies
 //
@@ -35,6 +57,9 @@
 //
 // # What is not checked
 //
-// ginauth does no authorization of its own: a valid token says who the user is, not
-// what they may do. Path values are Gin's, decoded from the URL path (UseRawPath off).
+// Roles and scopes are read from the access token, not looked up per request: a role
+// the app takes away stays in the tokens already issued until they expire, and in
+// refreshed ones unless a core.WithGrants hook drops it. Mount does not see Require or
+// Optional wrapped in a handler of the app's own. Path values are Gin's, decoded from
+// the URL path (UseRawPath off).
 package ginauth

@@ -88,6 +88,17 @@ func (e exchange) TLS() bool {
 
 func (e exchange) Host() string { return e.c.Request.Host }
 
+func (e exchange) RequestURI() string { return requestURI(e.c.Request) }
+
+// requestURI is the request's target as the client sent it; a request built in process
+// rather than read from a connection has none, and then its URL's path and query.
+func requestURI(r *http.Request) string {
+	if r.RequestURI != "" {
+		return r.RequestURI
+	}
+	return r.URL.RequestURI()
+}
+
 func (e exchange) SetHeader(name, value string) { e.c.Writer.Header().Set(name, value) }
 
 func (e exchange) SetCookie(ck *http.Cookie) { http.SetCookie(e.c.Writer, ck) }

@@ -1,6 +1,7 @@
 package ginauth
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/core"
@@ -8,13 +9,64 @@ import (
 )
 
 // Mount registers every auth route of auth (login, callback, refresh, logout, revoke,
-// sessions, me, jwks.json) under auth.Prefix() on r, which may be an engine or a group.
+// sessions, me, jwks.json) at auth.Prefix() on r, an engine or a group, so that the
+// routes are where the sign-in's redirect URI, built from the prefix, says they are.
+//
+// On a group with a base path, such as r.Group("/api"), the prefix must lie under it
+// (core.WithRoutePrefix("/api/auth")): the routes are then registered at the prefix
+// minus the base path, and the group's middleware runs before them. Mount panics
+// otherwise, since the routes would be served at base path + prefix while the redirect
+// URI points at the prefix alone; the message says to build the Auth with
+// core.WithRoutePrefix(base path + prefix), or to Mount on the engine.
+//
+// Mount also panics when r already has Require or Optional of this package among its
+// handlers (r.Use(ginauth.Require(auth)), or r.Group("/api", ginauth.Require(auth))):
+// they would run before the auth routes and refuse their requests, since a sign-in or
+// a refresh comes without a valid access token. Call Mount first: Gin gives a route the
+// middleware added before it, not after. Middleware that wraps Require in a handler of
+// its own is not seen.
 func Mount(r gin.IRouter, auth *core.Auth) {
-	prefix := strings.TrimSuffix(auth.Prefix(), "/")
+	prefix := auth.Prefix()
+	var g *gin.RouterGroup
+	switch r := r.(type) {
+	case *gin.Engine:
+		g = &r.RouterGroup
+	case *gin.RouterGroup:
+		g = r
+	}
+	rel := prefix
+	if g != nil {
+		rel = relativePrefix(g.BasePath(), prefix)
+		for _, h := range g.Handlers {
+			if isGuard(h) {
+				panic(fmt.Sprintf("ginauth: Mount: the router at %s already has ginauth.Require or "+
+					"ginauth.Optional among its handlers, which would run before the auth routes under %s "+
+					"and refuse their requests (a sign-in or a refresh comes without a valid access token); "+
+					"call Mount before adding the middleware (Gin gives a route only the middleware added "+
+					"before it), or Mount on a router without it", g.BasePath(), prefix))
+			}
+		}
+	}
 	for _, rt := range auth.Adapter().Routes() {
 		h := rt.Handle
-		r.Handle(rt.Method, prefix+rt.ColonPattern(), func(c *gin.Context) {
+		r.Handle(rt.Method, rel+rt.ColonPattern(), func(c *gin.Context) {
 			h(exchange{c})
 		})
 	}
+}
+
+// relativePrefix is where, relative to a group at base, the routes must go to be at
+// prefix; it panics when prefix is not under base.
+func relativePrefix(base, prefix string) string {
+	b := strings.TrimRight(base, "/")
+	switch {
+	case b == "":
+		return prefix
+	case prefix == b || strings.HasPrefix(prefix, b+"/"):
+		return prefix[len(b):]
+	}
+	panic(fmt.Sprintf("ginauth: Mount on a group at %s would serve the auth routes under %s, "+
+		"but the sign-in's redirect URI and every link core builds say %s: "+
+		"build the Auth with core.WithRoutePrefix(%q) to keep them in the group, "+
+		"or Mount on the engine", base, b+prefix, prefix, b+prefix))
 }

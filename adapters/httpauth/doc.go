@@ -18,6 +18,7 @@
 //			claims, _ := httpauth.Claims(r)
 //			fmt.Fprintln(w, claims.Email)
 //		})))
+//	mux.Handle("DELETE /api/users/{id}", httpauth.Require(auth, httpauth.Role("admin"))(deleteUser))
 //
 // With another router, mount Handler on the prefix without stripping it:
 //
@@ -25,10 +26,38 @@
 //	r.Mount("/auth", httpauth.Handler(auth))
 //	r.With(httpauth.Require(auth)).Get("/api/me", me)
 //
+// # Authorization and refusals
+//
+// Options of Require and Optional add rules, each of which must pass: Role (one of
+// the roles), Scopes (all of the scopes) and Allow (the app's predicate on the claims).
+// A valid token that fails one is answered 403 with
+// WWW-Authenticate: Bearer error="insufficient_scope" (RFC 6750 §3.1). RedirectToLogin
+// sends a page load without a valid token to {prefix}/login?redirect_to=<page>,
+// OnRefused gives the refusals the app's own answer, and Skip lets chosen requests
+// through without authentication. The options are read once, when the middleware is
+// built.
+//
+// # Mounting
+//
+// The mux is the app's: Mount registers the routes on it at auth.Prefix(), where the
+// sign-in's redirect URI says they are, so serve it at the root (not behind
+// http.StripPrefix). Wrap in Require the handlers that need a token, not the mux: around
+// the mux, Require would also refuse the auth routes' own requests, as a sign-in or a
+// refresh comes without a valid access token. To guard a whole mux anyway, skip the
+// prefix:
+//
+//	guarded := httpauth.Require(auth, httpauth.Skip(func(r *http.Request) bool {
+//		return strings.HasPrefix(r.URL.Path, auth.Prefix()+"/")
+//	}))(mux)
+//
+// Unlike ginauth and fiberauth, httpauth cannot see either mistake: net/http keeps no
+// record of how handlers are combined.
+//
 // # Claims
 //
 // Require and Optional put the verified claims into the request's context; read them
-// with Claims(r), or core.FromContext(ctx) from code that only has a context.
+// with Claims(r), or core.FromContext(ctx) from code that only has a context. Claims
+// also finds claims the app's own middleware put there with core.NewContext.
 //
 // # Proxies
 //
@@ -40,6 +69,7 @@
 //
 // # What is not checked
 //
-// httpauth does no authorization of its own: a valid token says who the user is, not
-// what they may do.
+// Roles and scopes are read from the access token, not looked up per request: a role
+// the app takes away stays in the tokens already issued until they expire, and in
+// refreshed ones unless a core.WithGrants hook drops it.
 package httpauth

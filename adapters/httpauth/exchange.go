@@ -83,6 +83,15 @@ func (e *exchange) TLS() bool { return e.r.TLS != nil }
 
 func (e *exchange) Host() string { return e.r.Host }
 
+// RequestURI is the request's target as the client sent it; a request built in process
+// rather than read from a connection has none, and then its URL's path and query.
+func (e *exchange) RequestURI() string {
+	if e.r.RequestURI != "" {
+		return e.r.RequestURI
+	}
+	return e.r.URL.RequestURI()
+}
+
 func (e *exchange) SetHeader(name, value string) { e.w.Header().Set(name, value) }
 
 func (e *exchange) SetCookie(c *http.Cookie) { http.SetCookie(e.w, c) }

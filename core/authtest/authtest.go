@@ -49,17 +49,25 @@ func Run(t *testing.T, serve Server) {
 		{"Hardening", testHardening},
 		{"RateLimit", testRateLimit},
 		{"Interop", testInterop},
+		{"Authorization", testAuthorization},
+		{"Refusal", testRefusal},
+		{"Password", testPassword},
+		{"CookieMode", testCookieMode},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, s) })
 	}
 }
 
-// suite is what every case shares: the adapter and the identity provider's key (an RSA
-// key takes a while to generate).
+// suite is what every case shares: the adapter, the identity provider's key (an RSA
+// key takes a while to generate) and the password users (Argon2id hashes take a while
+// too).
 type suite struct {
 	serve  Server
 	idpKey *rsa.PrivateKey
+
+	pwOnce  sync.Once
+	pwUsers map[string]*core.PasswordUser
 }
 
 // Constants of the Auth the suite builds.
@@ -278,6 +286,17 @@ func (s *failStore) Consume(ctx context.Context, id string, exp time.Time) (bool
 		return false, errDown
 	}
 	return s.Store.Consume(ctx, id, exp)
+}
+
+// Count counts as a write when it adds; add 0 only reads.
+func (s *failStore) Count(ctx context.Context, key string, add int, now time.Time, window time.Duration) (int, time.Time, error) {
+	if add > 0 {
+		s.writes.Add(1)
+	}
+	if s.down.Load() {
+		return 0, time.Time{}, errDown
+	}
+	return s.Store.Count(ctx, key, add, now, window)
 }
 
 func (s *failStore) Purge(ctx context.Context, now time.Time) (int, error) {
