@@ -74,8 +74,9 @@
 //
 // # What is not checked
 //
-// Authenticate does not know about the app's own authorization: a valid token says who
-// the user is, not what they may do. Clock skew beyond the leeway is not corrected.
+// Authenticate says who the user is, not what they may do: roles and scopes are checked
+// by the middleware's rules (Policy, AnyRole, AllScopes, Allow), and any other
+// authorization is the app's. Clock skew beyond the leeway is not corrected.
 // Custom claims are not validated.
 //
 // # Errors

@@ -134,3 +134,47 @@ func ExampleAuth_Logout() {
 	// true
 	// true
 }
+
+// usersDB stands for the app's own table of users and of the provider identities
+// linked to them.
+type usersDB struct{ byProvider map[string]string }
+
+// userForProvider returns the app's user id for an identity at a provider, creating
+// the user at their first sign-in.
+func (db *usersDB) userForProvider(_ context.Context, issuer, subject, email string) (string, error) {
+	key := issuer + "#" + subject
+	if id, ok := db.byProvider[key]; ok {
+		return id, nil
+	}
+	id := fmt.Sprintf("user-%d", len(db.byProvider)+1)
+	db.byProvider[key] = id
+	return id, nil
+}
+
+// An app with users of its own maps the provider's identity to its user id at sign-in:
+// tokens then carry that id as sub (the default is "<issuer>#<subject>", which names
+// the provider, not the app's user). Key the link on the issuer and the provider's
+// subject, never on the email alone: an email can change hands. A password sign-in
+// sets the id directly: WithPasswords' lookup returns it in PasswordUser.Identity.
+// core/authtest's SignIn/AppUserID runs this through every adapter.
+func ExampleWithAuthorize() {
+	db := &usersDB{byProvider: map[string]string{}}
+	auth, err := core.New(memstore.New(),
+		core.WithHMACSecret(exampleSecret),
+		core.WithProviders(core.Google("client-id", "client-secret")),
+		core.WithAuthorize(func(ctx context.Context, s *core.SignIn) error {
+			id, err := db.userForProvider(ctx, s.Issuer, s.ProviderSubject, s.Identity.Email)
+			if err != nil {
+				return err // a store failure of the app's: the sign-in answers 500
+			}
+			s.Identity.Subject = id
+			return nil
+		}),
+		core.WithPasswords(func(ctx context.Context, username string) (*core.PasswordUser, error) {
+			// The app's lookup by username: its user id, email and argon2id hash.
+			return nil, nil // (nil, nil): no such user
+		}),
+	)
+	fmt.Println(auth != nil, err)
+	// Output: true <nil>
+}

@@ -217,6 +217,38 @@ func testSignIn(t *testing.T, s *suite) {
 		e.do("GET", prefix+"/login/unknown").want(t, http.StatusNotFound)
 	})
 
+	t.Run("AppUserID", func(t *testing.T) {
+		// The app maps the provider's identity to its own user id in the authorize
+		// hook: every token and session of the user then carries that id as sub, the
+		// same at every sign-in, and the provider's identity never reaches the token.
+		ids := map[string]string{} // issuer#subject → the app's user id
+		var mu sync.Mutex
+		e := s.newEnv(t, core.WithAuthorize(func(_ context.Context, si *core.SignIn) error {
+			mu.Lock()
+			defer mu.Unlock()
+			key := si.Issuer + "#" + si.ProviderSubject
+			if _, ok := ids[key]; !ok {
+				ids[key] = fmt.Sprintf("user-%d", 100+len(ids))
+			}
+			si.Identity.Subject = ids[key]
+			return nil
+		}))
+		first, second := e.signIn(), e.signIn()
+		for _, at := range []string{first.access, second.access} {
+			me := e.do("GET", prefix+"/me", bearer(at)).want(t, http.StatusOK).json(t)
+			if me["sub"] != "user-100" || me["email"] != janeEmail {
+				t.Fatalf("/me = %v, want sub user-100 (the app's id) and jane's email", me)
+			}
+		}
+		ms := e.do("GET", prefix+"/sessions", bearer(second.access)).want(t, http.StatusOK).json(t)
+		if n := len(ms["sessions"].([]any)); n != 2 {
+			t.Fatalf("the app's user has %d sessions, want both sign-ins", n)
+		}
+		if me := e.do("GET", prefix+"/me", bearer(e.refresh(first.refresh).access)).want(t, http.StatusOK).json(t); me["sub"] != "user-100" {
+			t.Fatalf("after a refresh sub = %v, want user-100", me["sub"])
+		}
+	})
+
 	t.Run("SameEmailOtherSubject", func(t *testing.T) {
 		e := s.newEnv(t)
 		e.idp.m.QueueUser(&mockoidc.MockUser{Subject: "other", Email: janeEmail, EmailVerified: true})
