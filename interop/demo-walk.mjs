@@ -1,7 +1,7 @@
 // demo-walk.mjs walks the tutorial's manual test through an example server's demo page
 // in Debian's chromium, driven by playwright-core, and saves screenshots of the page.
 //
-//   node demo-walk.mjs BASE_URL EMAIL SCREENSHOT.png
+//   node demo-walk.mjs BASE_URL EMAIL SCREENSHOT.png [PASSWORD]
 //
 // Sign in through the development identity provider's page, call the protected API,
 // log out, put the old access token back into localStorage by hand and see the
@@ -10,14 +10,22 @@
 // with its sessions, SCREENSHOT-end.png the page at the end (SCREENSHOT-failed.png
 // where a step failed).
 //
+// With PASSWORD (the server has EMAIL with that password in GATEHOUSE_USERS_FILE, and
+// EMAIL in GATEHOUSE_ADMINS), then: a wrong password is refused on the page, sign in
+// with the password form, call the admin API, open the server-rendered account page,
+// wait until the access token in the cookie has expired (the server runs with a short
+// GATEHOUSE_ACCESS_TTL) and open the account page again: it opens through at most two
+// same-origin redirects, never the identity provider or the sign-in.
+// SCREENSHOT-account.png shows the account page opened after the expiry.
+//
 // Exit status 0: every step passed; each step is printed as a JSON line on stdout.
 // Exit status 1: a step failed, the reason on stderr. Exit status 2: bad usage.
 // CHROMIUM overrides the browser binary (default /usr/bin/chromium).
 import { chromium } from 'playwright-core';
 
-const [base, email, shot] = process.argv.slice(2);
+const [base, email, shot, password] = process.argv.slice(2);
 if (!base || !email || !shot || !shot.endsWith('.png')) {
-  console.error('usage: node demo-walk.mjs BASE_URL EMAIL SCREENSHOT.png');
+  console.error('usage: node demo-walk.mjs BASE_URL EMAIL SCREENSHOT.png [PASSWORD]');
   process.exit(2);
 }
 const shotAs = (suffix) => shot.replace(/\.png$/, `${suffix}.png`);
@@ -104,6 +112,77 @@ async function signIn() {
   return t;
 }
 
+// accessCookie is the access token in the browser's HttpOnly access cookie.
+async function accessCookie() {
+  const c = (await context.cookies(base)).find((k) => k.name === 'gatehouse_access');
+  return c ? c.value : null;
+}
+
+function claimsOf(t) {
+  return JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString());
+}
+
+// passwordWalk is the walk's second part, with the app's own user (see the top).
+async function passwordWalk() {
+  stepName = 'a wrong password is refused';
+  await page.fill('#username', email);
+  await page.fill('#password', 'not the password');
+  let r = await press('#password-signin');
+  check(r.status === 400 && JSON.parse(r.body).error === 'invalid_grant' && !(await signedIn()), `${r.status} ${r.body}`);
+  step(stepName, { status: r.status });
+
+  stepName = 'sign in with a password';
+  await page.fill('#username', email);
+  await page.fill('#password', password);
+  // The route sets the cookies and sends the page back to itself, which then trades
+  // the refresh cookie for its first access token.
+  const loaded = page.waitForEvent('load');
+  await page.click('#password-signin');
+  await loaded;
+  await page.waitForFunction(() => document.querySelector('#result').dataset.label === 'Sign-in: first access token');
+  r = { status: Number(await page.getAttribute('#result', 'data-status')), body: await page.textContent('#result-body') };
+  check(r.status === 200 && (await signedIn()), `${r.status} ${r.body}`);
+  const t = await accessToken();
+  const c = claimsOf(t);
+  check(c.sub === `user:${email.toLowerCase()}` && c.email === email && (c.roles || []).includes('admin'), `claims ${JSON.stringify(c)}`);
+  check((await page.textContent('#state')).includes(email), 'the page does not name the user');
+  step(stepName, { status: r.status, sub: c.sub });
+
+  stepName = 'admin API';
+  r = await press('#admin');
+  const admin = JSON.parse(r.body);
+  check(r.status === 200 && admin.email === email && admin.roles.includes('admin'), `${r.status} ${r.body}`);
+  step(stepName, { status: r.status });
+
+  stepName = 'account page';
+  let res = await page.goto(`${base}/account`);
+  check(res.status() === 200 && (await page.textContent('#email')) === email, `GET /account: ${res.status()}`);
+  step(stepName, { status: res.status() });
+
+  stepName = 'account page after the access token expired';
+  const before = await accessCookie();
+  check(before, 'no access cookie');
+  const exp = claimsOf(before).exp * 1000;
+  const wait = exp + 1000 - Date.now();
+  await page.waitForTimeout(Math.max(wait, 0));
+  const hops = [];
+  const onRequest = (req) => {
+    if (req.isNavigationRequest() && req.frame() === page.mainFrame()) {
+      hops.push(new URL(req.url()).pathname + new URL(req.url()).search);
+    }
+  };
+  page.on('request', onRequest);
+  res = await page.goto(`${base}/account`);
+  page.off('request', onRequest);
+  check(res.status() === 200 && (await page.textContent('#email')) === email, `GET /account after the expiry: ${res.status()}`);
+  check(hops.length >= 2 && hops.length <= 3 && hops[0] === '/account' && hops[hops.length - 1] === '/account' &&
+    hops.every((h) => !h.startsWith('/devidp') && !h.startsWith('/auth/login')), `navigations ${JSON.stringify(hops)}`);
+  const after = await accessCookie();
+  check(after && after !== before && claimsOf(after).exp * 1000 > Date.now(), 'the access cookie was not renewed');
+  await page.screenshot({ path: shotAs('-account'), fullPage: true });
+  step(stepName, { waited_ms: Math.max(wait, 0), navigations: hops });
+}
+
 try {
   stepName = 'open the page';
   const res = await page.goto(`${base}/`);
@@ -183,6 +262,10 @@ try {
   check(r.status === 400, `refresh after logging out everywhere: ${r.status} ${r.body}`);
   await page.screenshot({ path: shotAs('-end'), fullPage: true });
   step(stepName, { status: 200 });
+
+  if (password) {
+    await passwordWalk();
+  }
 
   stepName = 'the page itself';
   check(problems.length === 0, problems.join('; '));

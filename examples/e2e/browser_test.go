@@ -42,9 +42,14 @@ func requireBrowser(t *testing.T) string {
 // chromium (interop/demo-walk.mjs): sign in through the development identity
 // provider's page, the protected call works, log out, the old token put back into
 // localStorage by hand fails, sign in again, refresh, the protected call works with
-// the new token, log out everywhere. Screenshots land in .artifacts/ at the
-// repository root: demo-FRAMEWORK.png (signed in, with the sessions) and
-// demo-FRAMEWORK-end.png. The frameworks run one after another: each walk has a
+// the new token, log out everywhere. Then, as a user of GATEHOUSE_USERS_FILE and of
+// GATEHOUSE_ADMINS: a wrong password refused, sign in with the password form, the
+// admin API, the account page, and the account page again once the access token in
+// its cookie has expired (a 5-second GATEHOUSE_ACCESS_TTL: short for the wait, long
+// enough for the walk's steps between a token and its use). Screenshots land in
+// .artifacts/ at the repository root: demo-FRAMEWORK.png (signed in, with the
+// sessions), demo-FRAMEWORK-end.png and demo-FRAMEWORK-account.png (the account page
+// opened after the expiry). The frameworks run one after another: each walk has a
 // browser of its own, and two at once are too much for a small machine.
 func TestBrowser(t *testing.T) {
 	node := requireBrowser(t)
@@ -58,15 +63,15 @@ func TestBrowser(t *testing.T) {
 			// The default store (bolt:gatehouse.db in a temporary directory), with metrics:
 			// the walk must move the counters an operator watches.
 			metrics := freeAddr(t)
-			s := start(t, f.dir, map[string]string{"GATEHOUSE_METRICS_ADDR": metrics})
+			s := start(t, f.dir, usersEnv(t, "GATEHOUSE_METRICS_ADDR", metrics, "GATEHOUSE_ACCESS_TTL", "5s"))
 			before := scrape(t, metrics)
 			shot := filepath.Join(artifacts, "demo-"+f.dir+".png")
-			for _, suffix := range []string{"", "-end", "-failed"} {
+			for _, suffix := range []string{"", "-end", "-account", "-failed"} {
 				os.Remove(strings.TrimSuffix(shot, ".png") + suffix + ".png")
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, node, filepath.Join(root, "interop", "demo-walk.mjs"), s.url, "ada@example.com", shot)
+			cmd := exec.CommandContext(ctx, node, filepath.Join(root, "interop", "demo-walk.mjs"), s.url, ada, shot, adaPassword)
 			cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumPath)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -79,6 +84,8 @@ func TestBrowser(t *testing.T) {
 			after := scrape(t, metrics)
 			for _, series := range []string{
 				`gatehouse_signins_total{provider="devidp",result="ok"}`,
+				`gatehouse_signins_total{provider="password",result="ok"}`,
+				`gatehouse_signins_total{provider="password",result="invalid"}`,
 				`gatehouse_authentications_total{result="ok"}`,
 				`gatehouse_refreshes_total{result="ok"}`,
 				`gatehouse_logouts_total`,
@@ -88,7 +95,7 @@ func TestBrowser(t *testing.T) {
 					t.Errorf("the browser walk did not move %s (%v → %v)", series, before[series], after[series])
 				}
 			}
-			for _, p := range []string{shot, strings.TrimSuffix(shot, ".png") + "-end.png"} {
+			for _, p := range []string{shot, strings.TrimSuffix(shot, ".png") + "-end.png", strings.TrimSuffix(shot, ".png") + "-account.png"} {
 				if fi, err := os.Stat(p); err != nil || fi.Size() < 10_000 {
 					t.Errorf("screenshot %s missing or empty", p)
 				}

@@ -114,7 +114,12 @@ func TestRoutes(t *testing.T) {
 				t.Errorf("body %s", r.body)
 			}
 		}},
-		{"refresh with GET", "GET", "/auth/refresh", nil, 405, nil},
+		{"refresh page without a cookie", "GET", "/auth/refresh", nil, 302, func(t *testing.T, s *server, r reply) {
+			if loc := r.header.Get("Location"); loc != "/" {
+				t.Errorf("Location %q, want /", loc)
+			}
+		}},
+		{"refresh with PUT", "PUT", "/auth/refresh", nil, 405, nil},
 		{"public API with POST", "POST", "/api", nil, 405, nil},
 		{"unknown path", "GET", "/nope", nil, 404, nil},
 		{"dev provider discovery", "GET", "/devidp/.well-known/openid-configuration", nil, 200, func(t *testing.T, s *server, r reply) {
@@ -411,6 +416,7 @@ func TestMisconfiguration(t *testing.T) {
 		{"insecure flag not a flag", envOf("GATEHOUSE_INSECURE_DEV_IDP", "please"), 2, "GATEHOUSE_INSECURE_DEV_IDP:", ""},
 		{"address without a port", envOf("GATEHOUSE_ADDR", "localhost"), 2, "GATEHOUSE_ADDR:", "host:port"},
 		{"not an email", envOf("GATEHOUSE_ALLOWED_EMAILS", "ada@example.com,bob"), 2, "GATEHOUSE_ALLOWED_EMAILS:", `"bob"`},
+		{"an admin not an email", envOf("GATEHOUSE_ADMINS", "ada@example.com,root"), 2, "GATEHOUSE_ADMINS:", `"root"`},
 		{"rate limit not a number", envOf("GATEHOUSE_RATE_LIMIT", "fast"), 2, "GATEHOUSE_RATE_LIMIT:", "whole number"},
 		{"negative session cap", envOf("GATEHOUSE_MAX_SESSIONS", "-1"), 2, "GATEHOUSE_MAX_SESSIONS:", "whole number"},
 		{"key-encryption key not 32 bytes", envOf("GATEHOUSE_KEY_ENCRYPTION_KEY", strings.Repeat("k", 32)), 2, "GATEHOUSE_KEY_ENCRYPTION_KEY:", "32 bytes in base64"},
@@ -511,14 +517,19 @@ func TestDevSignIn(t *testing.T) {
 				t.Error("a cookie refresh put the refresh token in the body")
 			}
 			at := c.do("POST", "/auth/refresh", header("Sec-Fetch-Site", "same-origin")).want(t, 200).json(t)["access_token"].(string)
-			c.do("GET", "/api/protected", bearer(at)).want(t, 200)
+			// The token in the header (of a client without the cookies: one credential
+			// per request), or the access cookie alone (cookie mode).
+			newClient(t, s.url).do("GET", "/api/protected", bearer(at)).want(t, 200)
+			c.do("GET", "/api/protected").want(t, 200)
 			c.do("POST", "/auth/refresh", header("Origin", "https://evil.example"), header("Sec-Fetch-Site", "cross-site")).wantError(t, 403, "access_denied")
 			// Log out with the cookie, as the page does: the session ends, the cookie goes.
 			out := c.do("POST", "/auth/logout", header("Sec-Fetch-Site", "same-origin")).want(t, 200)
 			if ck := out.cookie("gatehouse_refresh"); ck == nil || ck.MaxAge >= 0 {
 				t.Errorf("logout did not clear the cookie: %v", ck)
 			}
-			c.do("GET", "/api/protected", bearer(at)).wantError(t, 401, "invalid_token")
+			wantCleared(t, out, "gatehouse_access")
+			newClient(t, s.url).do("GET", "/api/protected", bearer(at)).wantError(t, 401, "invalid_token")
+			c.do("GET", "/api/protected").want(t, 401)
 			c.do("POST", "/auth/refresh").wantError(t, 400, "invalid_request")
 		})
 
@@ -559,12 +570,14 @@ func TestDevSignIn(t *testing.T) {
 			t1 := newClient(t, s.url).signIn("hedy@example.com", true)
 			c := newClient(t, s.url)
 			t2 := c.signIn("hedy@example.com", false)
-			r := c.do("POST", "/auth/logout/all", bearer(t2.access)).want(t, 200).json(t)
+			api := newClient(t, s.url) // the token alone, without the browser's cookies
+			r := api.do("POST", "/auth/logout/all", bearer(t2.access)).want(t, 200).json(t)
 			if r["sessions"] != float64(2) {
 				t.Errorf("logout/all %v, want 2 sessions ended", r)
 			}
-			c.do("GET", "/api/protected", bearer(t1.access)).want(t, 401)
-			c.do("POST", "/auth/refresh", form(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t1.refresh}})).wantError(t, 400, "invalid_grant")
+			api.do("GET", "/api/protected", bearer(t1.access)).want(t, 401)
+			c.do("GET", "/api/protected").want(t, 401) // the browser's access cookie
+			api.do("POST", "/auth/refresh", form(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t1.refresh}})).wantError(t, 400, "invalid_grant")
 		})
 	})
 }

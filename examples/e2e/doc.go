@@ -37,9 +37,24 @@
 //     refused token, a refresh, a reuse and a logout under examples/README.md's names; /readyz
 //     follows a Redis store killed and restarted; the logs carry request ids and no
 //     token, email or key.
+//   - TestPasswordSignIn, TestUsersFileRefused: GATEHOUSE_USERS_FILE (made by the test
+//     with core/password.Hash at the floor's parameters) mounts POST
+//     /auth/login/password: the JSON token response and the form's cookies and
+//     redirect, one answer for an unknown user and a wrong password, 429 with
+//     Retry-After after 5 failures for a username even with the right password; a file
+//     the server cannot use stops it, naming the line and never the hash.
+//   - TestAdmin: GET /api/admin and GATEHOUSE_ADMINS, for users of the development
+//     identity provider and password users alike: 200, 403 insufficient_scope, 401;
+//     a restart with another list moves the role at the next refresh.
+//   - TestAccount, TestAccountResume: GET /account in cookie mode: anonymous to the
+//     sign-in and back, the email HTML-escaped, and, with a 2-second
+//     GATEHOUSE_ACCESS_TTL, the page opened after the expiry through at most two
+//     same-origin redirects, without the provider.
 //   - TestBrowser: Debian's chromium, driven by playwright-core
-//     (interop/demo-walk.mjs), walks the tutorial's manual test through the demo page
-//     and saves screenshots under .artifacts/ at the repository root. It needs node,
+//     (interop/demo-walk.mjs), walks the tutorial's manual test through the demo page,
+//     then signs in with a password, calls the admin API and opens the account page
+//     after its access token has expired, and saves screenshots under .artifacts/ at
+//     the repository root. It needs node,
 //     chromium and interop/node_modules, which `make test` installs; without them it
 //     is skipped, or fails when CI is set.
 package e2e

@@ -1,6 +1,7 @@
 // Command fiber is the gatehouse example server on Fiber v2: the demo page at /, a
-// public API at /api, a protected one at /api/protected, and the auth routes under
-// /auth. The environment configures it; see ../README.md.
+// public API at /api, a protected one at /api/protected, one for the role admin at
+// /api/admin, a server-rendered page at /account, and the auth routes under /auth.
+// The environment configures it; see ../README.md.
 package main
 
 import (
@@ -57,14 +58,18 @@ func main() {
 		claims, _ := fiberauth.Claims(c)
 		return c.JSON(fiber.Map{"email": claims.Email})
 	})
-	f.Get("/api", func(c *fiber.Ctx) error { return c.JSON(app.Public()) })
-	f.Get("/", func(c *fiber.Ctx) error {
-		for k, v := range app.Page.Header {
-			c.Set(k, v)
-		}
-		c.Set(fiber.HeaderContentType, app.Page.ContentType)
-		return c.Send(app.Page.Body)
+	f.Get("/api/admin", fiberauth.Require(app.Auth, fiberauth.Role(demo.AdminRole)), func(c *fiber.Ctx) error {
+		claims, _ := fiberauth.Claims(c)
+		return c.JSON(fiber.Map{"email": claims.Email, "roles": claims.Roles})
 	})
+	f.Get("/api", func(c *fiber.Ctx) error { return c.JSON(app.Public()) })
+	// A page for browsers: the access token comes in its cookie, and a browser without
+	// one is sent to sign in.
+	f.Get(demo.AccountPath, fiberauth.Require(app.Auth, fiberauth.RedirectToLogin()), func(c *fiber.Ctx) error {
+		claims, _ := fiberauth.Claims(c)
+		return page(c, app.Account(c.UserContext(), claims))
+	})
+	f.Get("/", func(c *fiber.Ctx) error { return page(c, app.Page) })
 	if app.DevIDP != nil {
 		// The development identity provider is a net/http handler; gatehouse itself
 		// runs natively on fasthttp.
@@ -72,6 +77,14 @@ func main() {
 	}
 
 	app.Serve(func(ln net.Listener) error { return f.Listener(fiberauth.Listener(ln)) }, f.ShutdownWithContext)
+}
+
+func page(c *fiber.Ctx, p demo.Page) error {
+	for k, v := range p.Header {
+		c.Set(k, v)
+	}
+	c.Set(fiber.HeaderContentType, p.ContentType)
+	return c.Status(p.Status).Send(p.Body)
 }
 
 func statusJSON(c *fiber.Ctx) func(int, map[string]any) error {

@@ -1,5 +1,6 @@
 // Command gin is the gatehouse example server on Gin: the demo page at /, a public
-// API at /api, a protected one at /api/protected, and the auth routes under /auth.
+// API at /api, a protected one at /api/protected, one for the role admin at
+// /api/admin, a server-rendered page at /account, and the auth routes under /auth.
 // The environment configures it; see ../README.md.
 package main
 
@@ -39,17 +40,29 @@ func main() {
 		claims, _ := ginauth.Claims(c)
 		c.JSON(http.StatusOK, gin.H{"email": claims.Email})
 	})
-	r.GET("/api", func(c *gin.Context) { c.JSON(http.StatusOK, app.Public()) })
-	r.GET("/", func(c *gin.Context) {
-		for k, v := range app.Page.Header {
-			c.Header(k, v)
-		}
-		c.Data(http.StatusOK, app.Page.ContentType, app.Page.Body)
+	r.GET("/api/admin", ginauth.Require(app.Auth, ginauth.Role(demo.AdminRole)), func(c *gin.Context) {
+		claims, _ := ginauth.Claims(c)
+		c.JSON(http.StatusOK, gin.H{"email": claims.Email, "roles": claims.Roles})
 	})
+	r.GET("/api", func(c *gin.Context) { c.JSON(http.StatusOK, app.Public()) })
+	// A page for browsers: the access token comes in its cookie, and a browser without
+	// one is sent to sign in.
+	r.GET(demo.AccountPath, ginauth.Require(app.Auth, ginauth.RedirectToLogin()), func(c *gin.Context) {
+		claims, _ := ginauth.Claims(c)
+		page(c, app.Account(c.Request.Context(), claims))
+	})
+	r.GET("/", func(c *gin.Context) { page(c, app.Page) })
 	if app.DevIDP != nil {
 		r.Any(demo.DevIDPPath+"/*path", gin.WrapH(app.DevIDP))
 	}
 
 	srv := demo.HTTPServer(r) // header, read, write and idle timeouts, 16 KiB of headers
 	app.Serve(srv.Serve, srv.Shutdown)
+}
+
+func page(c *gin.Context, p demo.Page) {
+	for k, v := range p.Header {
+		c.Header(k, v)
+	}
+	c.Data(p.Status, p.ContentType, p.Body)
 }

@@ -1,6 +1,7 @@
 // Command nethttp is the gatehouse example server on plain net/http: the demo page at
-// /, a public API at /api, a protected one at /api/protected, and the auth routes under
-// /auth. The environment configures it; see ../README.md.
+// /, a public API at /api, a protected one at /api/protected, one for the role admin
+// at /api/admin, a server-rendered page at /account, and the auth routes under /auth.
+// The environment configures it; see ../README.md.
 package main
 
 import (
@@ -20,16 +21,20 @@ func main() {
 		claims, _ := httpauth.Claims(r)
 		writeJSON(w, map[string]string{"email": claims.Email})
 	})))
+	mux.Handle("GET /api/admin", httpauth.Require(app.Auth, httpauth.Role(demo.AdminRole))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := httpauth.Claims(r)
+		writeJSON(w, map[string]any{"email": claims.Email, "roles": claims.Roles})
+	})))
 	mux.HandleFunc("GET /api", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, app.Public()) })
+	// A page for browsers: the access token comes in its cookie, and a browser without
+	// one is sent to sign in.
+	mux.Handle("GET "+demo.AccountPath, httpauth.Require(app.Auth, httpauth.RedirectToLogin())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := httpauth.Claims(r)
+		writePage(w, app.Account(r.Context(), claims))
+	})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeStatusJSON(w)(app.Healthy()) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { writeStatusJSON(w)(app.Ready(r.Context())) })
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		for k, v := range app.Page.Header {
-			w.Header().Set(k, v)
-		}
-		w.Header().Set("Content-Type", app.Page.ContentType)
-		w.Write(app.Page.Body)
-	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { writePage(w, app.Page) })
 	if app.DevIDP != nil {
 		mux.Handle(demo.DevIDPPath+"/", app.DevIDP)
 	}
@@ -39,6 +44,15 @@ func main() {
 	// Each request gets a request id (net/http has none), in its logs and answer.
 	srv := demo.HTTPServer(app.HTTPMiddleware(mux))
 	app.Serve(srv.Serve, srv.Shutdown)
+}
+
+func writePage(w http.ResponseWriter, p demo.Page) {
+	for k, v := range p.Header {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Content-Type", p.ContentType)
+	w.WriteHeader(p.Status)
+	w.Write(p.Body)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

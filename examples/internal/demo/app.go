@@ -144,6 +144,12 @@ func start(framework string, getenv func(string) string, logTo, out io.Writer) (
 	if len(cfg.AllowedEmails) > 0 {
 		opts = append(opts, core.WithAllowedEmails(cfg.AllowedEmails...))
 	}
+	// Roles for everyone, whoever signed them in; cookie mode for GET /account; the
+	// app's own users when GATEHOUSE_USERS_FILE names them.
+	opts = append(opts, core.WithGrants(cfg.Grants), core.WithAccessCookie())
+	if cfg.Users != nil {
+		opts = append(opts, core.WithPasswords(cfg.Users.Lookup))
+	}
 	var providers []core.Provider
 	if cfg.Google != nil {
 		providers = append(providers, core.Google(cfg.Google.ID, cfg.Google.Secret))
@@ -171,7 +177,7 @@ func start(framework string, getenv func(string) string, logTo, out io.Writer) (
 	for i, p := range providers {
 		names[i] = p.Name
 	}
-	if a.Page, err = newPage(framework, names, a.DevIDP != nil); err != nil {
+	if a.Page, err = newPage(framework, names, a.DevIDP != nil, cfg.Users != nil); err != nil {
 		return fail(ExitFailed, err)
 	}
 	return a, 0, nil
@@ -241,7 +247,8 @@ func (a *App) Serve(serve func(net.Listener) error, shutdown func(context.Contex
 
 	a.log.Info("gatehouse demo listening", "framework", a.Framework, "addr", a.ln.Addr().String(),
 		"public_url", a.URL, "store", storeName(a.cfg.Store), "alg", a.alg(),
-		"rate_limit", a.cfg.RateLimit, "max_sessions", a.cfg.MaxSessions, "keys_sealed", a.cfg.KeyEncryptionKey != nil)
+		"rate_limit", a.cfg.RateLimit, "max_sessions", a.cfg.MaxSessions, "keys_sealed", a.cfg.KeyEncryptionKey != nil,
+		"password_users", a.cfg.Users.Len(), "admins", len(a.cfg.Admins))
 	if a.DevIDP != nil {
 		a.log.Warn("DEVELOPMENT IDENTITY PROVIDER ENABLED: anyone can sign in as anyone; never use it in production",
 			"url", a.URL+DevIDPPath)

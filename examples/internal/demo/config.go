@@ -42,7 +42,7 @@ type Config struct {
 	// "http://" + Addr (localhost for an address on all interfaces).
 	PublicURL string
 	// Store is GATEHOUSE_STORE, a store URL of storeurl: "bolt:PATH", "redis://…",
-	// "rediss://…" or "memory".
+	// "rediss://…", "redis+cluster://…", "postgres://…" or "memory".
 	Store string
 	// SigningKey is GATEHOUSE_SIGNING_KEY, an HMAC secret; nil when unset.
 	SigningKey []byte
@@ -50,6 +50,12 @@ type Config struct {
 	Alg core.Algorithm
 	// AllowedEmails is GATEHOUSE_ALLOWED_EMAILS; empty lets any verified email in.
 	AllowedEmails []string
+	// UsersFile is GATEHOUSE_USERS_FILE, and Users the users it lists; with them the
+	// password sign-in is mounted. Both are zero when the variable is unset.
+	UsersFile string
+	Users     *Users
+	// Admins is GATEHOUSE_ADMINS: the emails given the role AdminRole (see Grants).
+	Admins []string
 	// AccessTTL and RefreshTTL are GATEHOUSE_ACCESS_TTL and GATEHOUSE_REFRESH_TTL.
 	AccessTTL, RefreshTTL time.Duration
 	// RateLimit is GATEHOUSE_RATE_LIMIT, requests a minute per client IP on the
@@ -150,6 +156,15 @@ func Load(getenv func(string) string) (*Config, error) {
 			return nil, bad("GATEHOUSE_ALLOWED_EMAILS", "%q is not an email address", e)
 		}
 		c.AllowedEmails = append(c.AllowedEmails, e)
+	}
+
+	if c.UsersFile = env(UsersFileVar, ""); c.UsersFile != "" {
+		if c.Users, err = LoadUsers(c.UsersFile); err != nil {
+			return nil, err
+		}
+	}
+	if c.Admins, err = parseAdmins(getenv(AdminsVar)); err != nil {
+		return nil, err
 	}
 
 	for _, d := range []struct {

@@ -1,9 +1,10 @@
 // Package demo is what the three example servers share, everything but their
 // framework: the environment contract of examples/README.md ("Example servers") and its checks,
-// the store it names, the gatehouse engine, the development identity provider when no
-// real one is configured, the demo page, the connection limits every server sets
-// (HTTPServer; the Fiber server sets the same from the constants), and the graceful
-// shutdown.
+// the store it names, the gatehouse engine (in cookie mode, with the roles of
+// GATEHOUSE_ADMINS and, with GATEHOUSE_USERS_FILE, the app's own users' passwords), the
+// development identity provider when no real one is configured, the demo page and the
+// account page, the connection limits every server sets (HTTPServer; the Fiber server
+// sets the same from the constants), and the graceful shutdown.
 //
 // An example's main is only the framework-specific part:
 //
@@ -11,6 +12,9 @@
 //	r := gin.New()
 //	ginauth.Mount(r, app.Auth)      // /auth/...
 //	r.GET("/api/protected", ginauth.Require(app.Auth), ...)
+//	r.GET("/api/admin", ginauth.Require(app.Auth, ginauth.Role(demo.AdminRole)), ...)
+//	r.GET(demo.AccountPath, ginauth.Require(app.Auth, ginauth.RedirectToLogin()),
+//		... app.Account(ctx, claims) ...)
 //	...                             // GET /, GET /api, and app.DevIDP under DevIDPPath
 //	srv := demo.HTTPServer(r)       // timeouts, 16 KiB of headers
 //	app.Serve(srv.Serve, srv.Shutdown)

@@ -6,6 +6,8 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"html/template"
+	"net/http"
+	"net/url"
 )
 
 //go:embed page.html
@@ -19,11 +21,14 @@ var pageCSS string
 
 var pageTemplate = template.Must(template.New("page").Parse(pageHTML))
 
-// Page is the demo page: one HTML document with its script and style sheet inline
-// and nothing loaded from elsewhere, and the headers to serve it with, among them a
-// Content-Security-Policy that allows that script and style sheet by their hashes and
-// fetches from the page's own origin only.
+// Page is a page of the demo, served as it is: the demo page at GET / (one HTML
+// document with its script and style sheet inline and nothing loaded from elsewhere),
+// or an account page (see App.Account). Header holds the headers to serve it with,
+// among them a Content-Security-Policy that allows that script and style sheet by
+// their hashes and fetches from the page's own origin only.
 type Page struct {
+	// Status is the HTTP status: 200 but for an account page that failed to render.
+	Status      int
 	Body        []byte
 	ContentType string
 	// Header holds the other response headers, Content-Type excepted.
@@ -35,7 +40,11 @@ type pageProvider struct {
 	Name, Label, Href string
 }
 
-func newPage(framework string, providers []string, dev bool) (Page, error) {
+// signedInTarget is where a sign-in started on the page comes back to: the page,
+// which then fetches its first access token.
+const signedInTarget = "/?signed_in=1"
+
+func newPage(framework string, providers []string, dev, passwords bool) (Page, error) {
 	var ps []pageProvider
 	for i, name := range providers {
 		label := "Sign in with " + name
@@ -49,24 +58,27 @@ func newPage(framework string, providers []string, dev bool) (Page, error) {
 		if i > 0 {
 			href += "/" + name
 		}
-		// Back to the page, which then fetches its first access token.
-		href += "?redirect_to=%2F%3Fsigned_in%3D1"
+		href += "?redirect_to=" + url.QueryEscape(signedInTarget)
 		ps = append(ps, pageProvider{Name: name, Label: label, Href: href})
 	}
 	var b bytes.Buffer
 	err := pageTemplate.Execute(&b, map[string]any{
 		"Framework": framework, "Providers": ps, "Dev": dev, "Prefix": routePrefix,
+		"Passwords": passwords, "SignedIn": signedInTarget,
 		"Script": template.JS(pageJS), "Style": template.CSS(pageCSS),
 	})
 	if err != nil {
 		return Page{}, err
 	}
 	return Page{
+		Status:      http.StatusOK,
 		Body:        b.Bytes(),
 		ContentType: "text/html; charset=utf-8",
 		Header: map[string]string{
+			// form-action 'self': the password form posts to the app's own route
+			// (the script sends it with fetch, the browser would do the same).
 			"Content-Security-Policy": "default-src 'none'; script-src " + hash(pageJS) + "; style-src " + hash(pageCSS) +
-				"; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+				"; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 			"X-Content-Type-Options": "nosniff",
 			"Referrer-Policy":        "no-referrer",
 			"Cache-Control":          "no-cache",

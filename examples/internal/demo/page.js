@@ -51,15 +51,17 @@
     $('#token-info').hidden = !c;
     if (c) {
       $('#token').textContent = t;
-      $('#claims').textContent = JSON.stringify({ email: c.email, sub: c.sub, sid: c.sid, jti: c.jti });
+      $('#claims').textContent = JSON.stringify({ email: c.email, sub: c.sub, sid: c.sid, jti: c.jti, roles: c.roles });
       $('#expires').textContent = new Date(c.exp * 1000).toLocaleString();
     }
   }
 
   // show puts an answer on the page: as the last result, and at the top of the history.
-  function show(label, method, path, status, body, challenge) {
+  // note is a header of the answer worth seeing: its WWW-Authenticate challenge, or its
+  // Retry-After.
+  function show(label, method, path, status, body, note) {
     seq += 1;
-    const ok = status >= 200 && status < 300;
+    const ok = status >= 200 && status < 400;
     const result = $('#result');
     result.dataset.seq = String(seq);
     result.dataset.status = String(status);
@@ -69,8 +71,8 @@
     title.className = '';
     title.textContent = `${label}: ${method} ${path} → ${status || (body && body.error) || 'network error'}`;
     const ch = $('#result-challenge');
-    ch.hidden = !challenge;
-    ch.textContent = challenge ? `WWW-Authenticate: ${challenge}` : '';
+    ch.hidden = !note;
+    ch.textContent = note || '';
     $('#result-body').textContent = typeof body === 'string' ? body : JSON.stringify(body, null, 2);
 
     const entry = { time: new Date().toLocaleTimeString(), label, method, path, status, detail: summary(body) };
@@ -90,7 +92,7 @@
   }
 
   function addHistory(e) {
-    const ok = e.status >= 200 && e.status < 300;
+    const ok = e.status >= 200 && e.status < 400;
     const li = document.createElement('li');
     const badge = document.createElement('span');
     badge.className = `status ${ok ? 'ok' : 'failed'}`;
@@ -109,19 +111,38 @@
   }
 
   // call makes one request and shows its answer. With bearer, the access token goes in
-  // the Authorization header. credentials 'same-origin' sends the refresh cookie to the
-  // auth routes (the only path it is scoped to); 'omit' does not.
+  // the Authorization header, and no cookie goes along: a request carries one
+  // credential (RFC 6750 §2), and the server refuses a token in both the header and
+  // the access cookie. Otherwise credentials 'same-origin' sends the cookies: the
+  // refresh cookie to the auth routes (the only path it is scoped to), the access
+  // cookie everywhere; 'omit' sends none.
   async function call(label, method, path, { bearer = false, credentials = 'same-origin' } = {}) {
     render();
     const headers = { Accept: 'application/json' };
     const t = token();
     if (bearer && t) {
       headers.Authorization = `Bearer ${t}`;
+      credentials = 'omit';
     }
+    return answer(label, method, path, bearer && t, () => fetch(path, { method, headers, credentials }));
+  }
+
+  // note is the header of res worth showing with its answer.
+  function note(res) {
+    const challenge = res.headers.get('WWW-Authenticate');
+    if (challenge) {
+      return `WWW-Authenticate: ${challenge}`;
+    }
+    const retry = res.headers.get('Retry-After');
+    return retry ? `Retry-After: ${retry}` : '';
+  }
+
+  // answer runs send, a fetch, and shows its answer; t is the access token it sent.
+  async function answer(label, method, path, t, send) {
     let res;
     let text;
     try {
-      res = await fetch(path, { method, headers, credentials });
+      res = await send();
       text = await res.text();
     } catch (err) {
       show(label, method, path, 0, String(err));
@@ -133,10 +154,10 @@
     } catch {
       // not JSON: shown as text
     }
-    if (bearer && t && res.status === 401) {
+    if (t && res.status === 401) {
       refused = t;
     }
-    show(label, method, path, res.status, json ?? text, res.headers.get('WWW-Authenticate'));
+    show(label, method, path, res.status, json ?? text, note(res));
     render();
     return { status: res.status, json };
   }
@@ -150,7 +171,8 @@
 
   // logout ends the session with the refresh cookie (a request may carry one
   // credential only, and the cookie comes along with every request to the auth
-  // routes); without a cookie, with the access token alone.
+  // routes); without a cookie, with the access token alone. Logging out everywhere
+  // does the same with the access cookie, so that its answer clears the cookies.
   async function logout() {
     let r = await call('Log out', 'POST', `${prefix}/logout`);
     if (r.status === 401 && token()) {
@@ -163,7 +185,10 @@
   }
 
   async function logoutAll() {
-    const r = await call('Log out everywhere', 'POST', `${prefix}/logout/all`, { bearer: true });
+    let r = await call('Log out everywhere', 'POST', `${prefix}/logout/all`);
+    if (r.status === 401 && token()) {
+      r = await call('Log out everywhere (with the access token)', 'POST', `${prefix}/logout/all`, { bearer: true });
+    }
     if (r.status === 200) {
       setToken(null);
       $('#sessions-card').hidden = true;
@@ -213,19 +238,53 @@
     }
   }
 
+  // signInWithPassword posts the password form as the browser would, form-encoded,
+  // with fetch so that a refusal is shown on the page. On success the route answers
+  // with the cookies and a redirect to the form's redirect_to (this page, with
+  // signed_in), which the page then follows; the refresh token never reaches it.
+  async function signInWithPassword(event) {
+    event.preventDefault();
+    const label = 'Sign in with a password';
+    const f = event.target;
+    const path = new URL(f.action).pathname;
+    const target = f.elements.redirect_to.value;
+    const body = new URLSearchParams(new FormData(f));
+    $('#password').value = '';
+    let res;
+    try {
+      res = await fetch(path, { method: 'POST', body, credentials: 'same-origin', redirect: 'manual' });
+    } catch (err) {
+      show(label, 'POST', path, 0, String(err));
+      return;
+    }
+    if (res.type === 'opaqueredirect') {
+      // The cookies are set; what the redirect names is the form's redirect_to.
+      show(label, 'POST', path, 302, `signed in: back to ${target}`);
+      location.assign(target);
+      return;
+    }
+    await answer(label, 'POST', path, null, () => Promise.resolve(res));
+  }
+
   function browserName(ua) {
     const m = ua.match(/(HeadlessChrome|Chrome|Chromium|Firefox|Safari|curl|Go-http-client)\/[\d.]+/);
     return m ? m[0] : ua.slice(0, 40);
   }
 
   $('#public').addEventListener('click', () => call('Public API', 'GET', '/api'));
-  $('#protected-none').addEventListener('click', () => call('Protected API without the token', 'GET', '/api/protected'));
+  // No token at all: not the header, and not the access cookie either.
+  $('#protected-none').addEventListener('click', () => call('Protected API without the token', 'GET', '/api/protected', { credentials: 'omit' }));
   $('#protected').addEventListener('click', () => call('Protected API with the token', 'GET', '/api/protected', { bearer: true }));
   $('#me').addEventListener('click', () => call('Who am I', 'GET', `${prefix}/me`, { bearer: true }));
+  $('#admin').addEventListener('click', () => call('Admin API with the token', 'GET', '/api/admin', { bearer: true }));
   $('#refresh').addEventListener('click', () => refresh('Refresh'));
   $('#sessions').addEventListener('click', sessions);
   $('#logout').addEventListener('click', logout);
   $('#logout-all').addEventListener('click', logoutAll);
+  const passwordForm = $('#password-form');
+  if (passwordForm) {
+    passwordForm.addEventListener('submit', signInWithPassword);
+  }
 
   loadHistory().forEach(addHistory);
   render();
