@@ -3,7 +3,6 @@ package core
 import (
 	"errors"
 	"net/http"
-	"net/url"
 )
 
 // Cookie mode (WithAccessCookie): the access token also travels in an HttpOnly cookie,
@@ -90,7 +89,7 @@ func (a *Auth) resume(ex Exchange, err error) bool {
 	if !isPageLoad(ex) || !errors.Is(err, ErrTokenExpired) || !errors.As(err, &ce) {
 		return false
 	}
-	redirect(ex, a.cfg.web.prefix+"/refresh?redirect_to="+url.QueryEscape(ex.RequestURI()))
+	redirect(ex, a.cfg.web.prefix+"/refresh?redirect_to="+redirectParam(ex.RequestURI()))
 	return true
 }
 

@@ -408,13 +408,13 @@ func TestAccessCookieExpired(t *testing.T) {
 		status       int
 		location     string
 	}{
-		{"GETPage", "GET", "/account?tab=keys&x=%2F", map[string]string{"Cookie": ck}, 302, "/auth/refresh?redirect_to=%2Faccount%3Ftab%3Dkeys%26x%3D%252F"},
-		{"HEADPage", "HEAD", "/account", map[string]string{"Cookie": ck}, 302, "/auth/refresh?redirect_to=%2Faccount"},
-		{"GETAPI", "GET", "/api/me", map[string]string{"Cookie": ck}, 302, "/auth/refresh?redirect_to=%2Fapi%2Fme"},
-		{"CrossSiteGET", "GET", "/account", map[string]string{"Cookie": ck, "Sec-Fetch-Site": "cross-site"}, 302, "/auth/refresh?redirect_to=%2Faccount"},
+		{"GETPage", "GET", "/account?tab=keys&x=%2F", map[string]string{"Cookie": ck}, 302, "/auth/refresh?redirect_to=/account%3Ftab%3Dkeys%26x%3D%252F"},
+		{"HEADPage", "HEAD", "/account", map[string]string{"Cookie": ck}, 302, "/auth/refresh?redirect_to=/account"},
+		{"GETAPI", "GET", "/api/me", map[string]string{"Cookie": ck}, 302, "/auth/refresh?redirect_to=/api/me"},
+		{"CrossSiteGET", "GET", "/account", map[string]string{"Cookie": ck, "Sec-Fetch-Site": "cross-site"}, 302, "/auth/refresh?redirect_to=/account"},
 		{"POST", "POST", "/account", map[string]string{"Cookie": ck, "Sec-Fetch-Site": "same-origin"}, 401, ""},
 		{"BearerGETAPI", "GET", "/api/me", map[string]string{"Authorization": "Bearer " + tok.AccessToken}, 401, ""},
-		{"BearerGETPageGoesToSignIn", "GET", "/account", map[string]string{"Authorization": "Bearer " + tok.AccessToken}, 302, "/auth/login?redirect_to=%2Faccount"},
+		{"BearerGETPageGoesToSignIn", "GET", "/account", map[string]string{"Authorization": "Bearer " + tok.AccessToken}, 302, "/auth/login?redirect_to=/account"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -632,7 +632,7 @@ func TestAccessCookiePageLoad(t *testing.T) {
 				t.Fatalf("refresh after the session's end: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 			}
 			resp = app.get(t, "/account", false)
-			if resp.StatusCode != 302 || resp.Header.Get("Location") != "/auth/login?redirect_to=%2Faccount" {
+			if resp.StatusCode != 302 || resp.Header.Get("Location") != "/auth/login?redirect_to=/account" {
 				t.Fatalf("page without a session: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 			}
 			if app.jarCookie(t, "/", access) != "" || app.jarCookie(t, "/auth/refresh", refresh) != "" {
@@ -733,7 +733,7 @@ func TestAccessCookieOff(t *testing.T) {
 		t.Errorf("token in a cookie: %d %q, want 401 as without a token", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 	app.clock.Add(accessTTL + time.Second)
-	if resp := app.send(t, "GET", "/account", map[string]string{"Cookie": cookieHeader(at, tok.AccessToken)}); resp.Header.Get("Location") != "/auth/login?redirect_to=%2Faccount" {
+	if resp := app.send(t, "GET", "/account", map[string]string{"Cookie": cookieHeader(at, tok.AccessToken)}); resp.Header.Get("Location") != "/auth/login?redirect_to=/account" {
 		t.Errorf("expired token in a cookie: %d to %q, want the sign-in as without a token", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	for _, r := range app.auth.Adapter().Routes() {

@@ -144,6 +144,13 @@ func isPageLoad(ex Exchange) bool {
 // for.
 func (a *Auth) redirectToLogin(ex Exchange) {
 	noStore(ex)
-	ex.SetHeader("Location", a.cfg.web.prefix+"/login?redirect_to="+url.QueryEscape(ex.RequestURI()))
+	ex.SetHeader("Location", a.cfg.web.prefix+"/login?redirect_to="+redirectParam(ex.RequestURI()))
 	ex.Write(http.StatusFound, nil)
+}
+
+// redirectParam is a path and query written as the value of a redirect_to parameter:
+// escaped as a query value, except for its slashes, which a query may hold as they
+// are (RFC 3986 §3.4), so that /account stays readable: redirect_to=/account.
+func redirectParam(uri string) string {
+	return strings.ReplaceAll(url.QueryEscape(uri), "%2F", "/")
 }

@@ -204,7 +204,7 @@ func testCookieMode(t *testing.T, s *suite) {
 		if last.path != page || last.r.status != http.StatusOK || !strings.Contains(string(last.r.body), janeEmail) {
 			t.Fatalf("the page load ended with %d at %s: %s", last.r.status, last.path, hopList(hops))
 		}
-		if loc := hops[0].r.header.Get("Location"); loc != prefix+"/refresh?redirect_to="+url.QueryEscape(page) {
+		if loc := hops[0].r.header.Get("Location"); loc != prefix+"/refresh?redirect_to=/page%3Ftab%3D1%26q%3Da%2520b" {
 			t.Fatalf("the expired page load went to %q, want %s/refresh?redirect_to=…", loc, prefix)
 		}
 		for _, h := range hops {
@@ -227,7 +227,7 @@ func testCookieMode(t *testing.T, s *suite) {
 		}
 		// Any GET with the expired cookie is resumed the same way; an unsafe method is
 		// refused as usual (a redirect would turn it into a GET).
-		if loc := ce.do("GET", "/api/protected", withCookie(access, before)).want(t, http.StatusFound).header.Get("Location"); loc != prefix+"/refresh?redirect_to="+url.QueryEscape("/api/protected") {
+		if loc := ce.do("GET", "/api/protected", withCookie(access, before)).want(t, http.StatusFound).header.Get("Location"); loc != prefix+"/refresh?redirect_to=/api/protected" {
 			t.Fatalf("GET /api/protected with an expired access cookie went to %q", loc)
 		}
 		ce.do("POST", "/api/protected", withCookie(access, before)).wantChallenge(t, "invalid_token")

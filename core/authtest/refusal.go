@@ -3,7 +3,6 @@ package authtest
 import (
 	"html"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -56,7 +55,7 @@ func testRefusal(t *testing.T, s *suite) {
 	t.Run("RedirectToLogin", func(t *testing.T) {
 		// The page asked for, with a query whose escapes must survive the round trip.
 		const page = "/page?tab=1&q=a%20b"
-		login := prefix + "/login?redirect_to=" + url.QueryEscape(page)
+		login := prefix + "/login?redirect_to=/page%3Ftab%3D1%26q%3Da%2520b" // page, its slash kept
 		for _, method := range []string{"GET", "HEAD"} {
 			for _, tc := range refusals {
 				t.Run(method+tc.name, func(t *testing.T) {

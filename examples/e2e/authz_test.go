@@ -98,7 +98,7 @@ func TestAdmin(t *testing.T) {
 // the development identity provider or the password form; the email is HTML-escaped;
 // after a logout the page sends the browser to sign in again.
 func TestAccount(t *testing.T) {
-	const login = "/auth/login?redirect_to=%2Faccount"
+	const login = "/auth/login?redirect_to=/account"
 	forEach(t, func(t *testing.T, fw, name string) {
 		s := start(t, fw, usersEnv(t, "GATEHOUSE_STORE", "memory"))
 
@@ -262,7 +262,7 @@ func TestAccountResume(t *testing.T) {
 				t.Fatalf("the refresh route sent the browser to %q, want /account", r.header.Get("Location"))
 			}
 			// Anonymous now: to the sign-in.
-			if loc := only.do("GET", "/account").want(t, 302).header.Get("Location"); loc != "/auth/login?redirect_to=%2Faccount" {
+			if loc := only.do("GET", "/account").want(t, 302).header.Get("Location"); loc != "/auth/login?redirect_to=/account" {
 				t.Errorf("Location %q", loc)
 			}
 		})

@@ -117,7 +117,7 @@ func TestOptions(t *testing.T) {
 		seesBob = `{"claims":true,"email":"bob@example.com"}`
 		seesNil = `{"claims":false}`
 	)
-	login := "/auth/login?redirect_to=" + url.QueryEscape("/page?x=1&y=a%20b")
+	login := "/auth/login?redirect_to=/page%3Fx%3D1%26y%3Da%2520b"
 	for _, tc := range []struct {
 		name, method, path, token string
 		status                    int
