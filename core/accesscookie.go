@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // Cookie mode (WithAccessCookie): the access token also travels in an HttpOnly cookie,
@@ -53,7 +54,10 @@ func (a *Auth) clearAuthCookies(ex Exchange) {
 // cookie sent twice is refused (errCookieTwice) and cleared. A request of a method
 // other than GET, HEAD and OPTIONS from a page of another origin is refused
 // (ErrCrossSite): the browser attaches the cookie to whatever a page of any site
-// sends, so such a request may be forged (CSRF), while a GET must change nothing.
+// sends, so such a request may be forged (CSRF), while a GET must change nothing. So
+// is a WebSocket handshake from another origin, GET though it is: the socket it opens
+// is not guarded by CORS, and a page of any site could talk through it as the user
+// (cross-site WebSocket hijacking).
 func (a *Auth) accessCookieToken(ex Exchange) (string, bool, error) {
 	tok, ok, err := a.cookieAt(ex, a.cfg.web.cookies.AccessName, accessPath)
 	switch {
@@ -64,12 +68,21 @@ func (a *Auth) accessCookieToken(ex Exchange) (string, bool, error) {
 	}
 	switch ex.Method() {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		if !webSocket(ex) {
+			break
+		}
+		fallthrough
 	default:
 		if a.crossSite(ex) {
 			return "", true, ErrCrossSite
 		}
 	}
 	return tok, true, nil
+}
+
+// webSocket reports whether ex is a WebSocket opening handshake (RFC 6455 §4.1).
+func webSocket(ex Exchange) bool {
+	return strings.EqualFold(ex.Header("Upgrade"), "websocket")
 }
 
 // cookieTokenError is the refusal of a token that came from the access cookie: it

@@ -363,6 +363,9 @@ func TestAccessCookieGuard(t *testing.T) {
 		{"SameOriginPOSTOldBrowser", "POST", "/account", map[string]string{"Cookie": ck, "Origin": app.url}, 200, "updated for alice@example.com"},
 		{"BearerPOSTCrossSite", "POST", "/account", map[string]string{"Authorization": "Bearer " + alices.AccessToken, "Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, 200, "updated for alice@example.com"},
 		{"CrossSiteGET", "GET", "/account", map[string]string{"Cookie": ck, "Sec-Fetch-Site": "cross-site"}, 200, "account of alice@example.com"},
+		{"CrossSiteWebSocket", "GET", "/account", map[string]string{"Cookie": ck, "Upgrade": "websocket", "Connection": "Upgrade", "Origin": "https://evil.example"}, 403, "access_denied"},
+		{"CrossSiteWebSocketFetchMetadata", "GET", "/account", map[string]string{"Cookie": ck, "Upgrade": "WebSocket", "Sec-Fetch-Site": "cross-site"}, 403, "access_denied"},
+		{"SameOriginWebSocket", "GET", "/account", map[string]string{"Cookie": ck, "Upgrade": "websocket", "Connection": "Upgrade", "Origin": app.url}, 200, "account of alice@example.com"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -235,7 +235,7 @@ func WithCookies(o CookieOptions) Option {
 //
 //   - refuses a cookie-borne token on a method other than GET, HEAD and OPTIONS from
 //     a page of another origin (ErrCrossSite, 403): the cookie is ambient, so such a
-//     request may be forged (CSRF);
+//     request may be forged (CSRF); so is a WebSocket handshake from another origin;
 //   - sends a page load (GET, HEAD) whose access token has expired to
 //     GET {prefix}/refresh?redirect_to=<the page>, which rotates the tokens with the
 //     refresh cookie and redirects back, so the page opens without a new sign-in; with
