@@ -105,7 +105,7 @@ type Store interface {
 	// concurrent adds none is lost, across instances sharing the store. Counters have a
 	// namespace of their own (no effect on IsRevoked or Consume). Purge(now) deletes
 	// counters whose window ended at or before now and counts them. An empty key,
-	// add < 0 or window <= 0 is refused with an error.
+	// add < 0 or window <= 0 is refused with an error (CheckCount).
 	Count(ctx context.Context, key string, add int, now time.Time, window time.Duration) (int, time.Time, error)
 
 	// Purge deletes revocations and consumed ids whose expiry is at or before now,
@@ -257,6 +257,21 @@ func (e Entry) Validate() error {
 	case EntryRevokedToken, EntryRevokedSession:
 	default:
 		return fmt.Errorf("%w: entry %.40q of unknown kind %d", ErrInvalidRequest, e.ID, e.Kind)
+	}
+	return nil
+}
+
+// CheckCount refuses the arguments Store.Count refuses: an empty key, add < 0, and
+// window <= 0. Every store calls it first; the error matches ErrInvalidRequest. Limits
+// of one store (the length of a key, say) are that store's to check.
+func CheckCount(key string, add int, window time.Duration) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: counter with an empty key", ErrInvalidRequest)
+	case add < 0:
+		return fmt.Errorf("%w: counter %.40q: add %d is negative", ErrInvalidRequest, key, add)
+	case window <= 0:
+		return fmt.Errorf("%w: counter %.40q: window %v is not positive", ErrInvalidRequest, key, window)
 	}
 	return nil
 }

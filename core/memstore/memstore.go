@@ -228,13 +228,8 @@ func (s *Store) Count(_ context.Context, key string, add int, now time.Time, win
 	if s.closed {
 		return 0, time.Time{}, core.ErrStoreClosed
 	}
-	switch {
-	case key == "":
-		return 0, time.Time{}, errors.New("memstore: Count of an empty key")
-	case add < 0:
-		return 0, time.Time{}, fmt.Errorf("memstore: Count of key %.40q with add %d < 0", key, add)
-	case window <= 0:
-		return 0, time.Time{}, fmt.Errorf("memstore: Count of key %.40q with window %v <= 0", key, window)
+	if err := core.CheckCount(key, add, window); err != nil {
+		return 0, time.Time{}, fmt.Errorf("memstore: Count: %w", err)
 	}
 	c, ok := s.counters[key]
 	live := ok && c.end.After(now)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/core"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -22,13 +23,11 @@ func (s *Store) Count(ctx context.Context, key string, add int, now time.Time, w
 	if s.closed.Load() {
 		return 0, time.Time{}, closedError("count")
 	}
-	switch {
-	case !validID(key):
+	if err := core.CheckCount(key, add, window); err != nil {
+		return 0, time.Time{}, failed("count", err)
+	}
+	if !validID(key) {
 		return 0, time.Time{}, failed("count", ErrInvalidID)
-	case add < 0:
-		return 0, time.Time{}, failed("count", fmt.Errorf("add %d is negative", add))
-	case window <= 0:
-		return 0, time.Time{}, failed("count", fmt.Errorf("window %v is not positive", window))
 	}
 	var (
 		n   int

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -20,13 +21,8 @@ func (s *Store) Count(ctx context.Context, key string, add int, now time.Time, w
 	if s.closed.Load() {
 		return 0, time.Time{}, closedError("Count")
 	}
-	switch {
-	case key == "":
-		return 0, time.Time{}, errors.New("pgstore: Count of an empty key")
-	case add < 0:
-		return 0, time.Time{}, fmt.Errorf("pgstore: Count of key %.40q with add %d < 0", key, add)
-	case window <= 0:
-		return 0, time.Time{}, fmt.Errorf("pgstore: Count of key %.40q with window %v <= 0", key, window)
+	if err := core.CheckCount(key, add, window); err != nil {
+		return 0, time.Time{}, fmt.Errorf("pgstore: Count: %w", err)
 	}
 	var (
 		n   int64

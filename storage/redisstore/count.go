@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/core"
 )
 
 // Count adds add to the counter key and returns its count and the end of its window, as
@@ -20,13 +22,8 @@ func (s *Store) Count(ctx context.Context, key string, add int, now time.Time, w
 	if s.closed.Load() {
 		return 0, time.Time{}, closedError("Count")
 	}
-	switch {
-	case key == "":
-		return 0, time.Time{}, failed("Count", errEmptyID)
-	case add < 0:
-		return 0, time.Time{}, failed("Count", fmt.Errorf("add %d is negative", add))
-	case window <= 0:
-		return 0, time.Time{}, failed("Count", fmt.Errorf("window %v is not positive", window))
+	if err := core.CheckCount(key, add, window); err != nil {
+		return 0, time.Time{}, failed("Count", err)
 	}
 	r, err := countScript.Run(ctx, s.rdb, []string{s.keys.counter(key), s.keys.counterIndex(shardOf(key))},
 		key, strconv.Itoa(add), encodeTime(now), encodeTime(now.Add(window))).Slice()
