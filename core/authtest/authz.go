@@ -46,8 +46,9 @@ func (g *grantTable) hook(_ context.Context, id core.Identity) (core.Grants, err
 
 // The grants the cases give.
 var (
-	adminGrants = core.Grants{Roles: []string{"staff", "admin"}, Scopes: []string{"reports:read", "reports:write", "profile"}}
-	readGrants  = core.Grants{Scopes: []string{"reports:read"}}
+	adminGrants  = core.Grants{Roles: []string{"staff", "admin"}, Scopes: []string{"reports:read", "reports:write", "profile"}}
+	readGrants   = core.Grants{Scopes: []string{"reports:read"}}
+	editorGrants = core.Grants{Roles: []string{"editor"}, Scopes: []string{"reports:read"}}
 )
 
 // wantInsufficientScope checks the 403 of an authenticated request that a rule refused
@@ -100,11 +101,18 @@ func testAuthorization(t *testing.T, s *suite) {
 	admin := e.signIn()
 	table.set(janeEmail, readGrants)
 	reader := e.signIn()
+	table.set(janeEmail, editorGrants)
+	editor := e.signIn()
+	table.set(janeEmail, core.Grants{Roles: editorGrants.Roles})
+	unscopedEditor := e.signIn()
 	e.idp.m.QueueUser(otherUser())
 	other := e.signIn()
 
 	t.Run("RoleMissing", func(t *testing.T) {
-		e.do("GET", "/api/admin", bearer(plain.access)).wantInsufficientScope(t, "").wantNoTokens(t, false)
+		r := e.do("GET", "/api/admin", bearer(plain.access)).wantInsufficientScope(t, "").wantNoTokens(t, false)
+		if d := r.str(t, "error_description"); !strings.Contains(d, "admin") {
+			t.Fatalf("error_description %q does not name the role the route needs", d)
+		}
 		e.do("GET", "/api/admin", bearer(reader.access)).wantInsufficientScope(t, "")
 	})
 	t.Run("RoleGranted", func(t *testing.T) {
@@ -124,7 +132,7 @@ func testAuthorization(t *testing.T, s *suite) {
 	})
 	t.Run("Unauthenticated", func(t *testing.T) {
 		// A rule is asked only of a valid token: without one, 401, never 403.
-		for _, path := range []string{"/api/admin", "/api/scoped", "/api/allowed"} {
+		for _, path := range []string{"/api/admin", "/api/scoped", "/api/allowed", "/api/reports"} {
 			e.do("GET", path).wantChallenge(t, "")
 			e.do("GET", path, bearer("garbage")).wantChallenge(t, "invalid_token")
 			e.do("GET", path, bearer(admin.refresh)).wantChallenge(t, "invalid_token")
@@ -145,6 +153,34 @@ func testAuthorization(t *testing.T, s *suite) {
 			t.Fatalf("/api/allowed answered %s", r)
 		}
 		e.do("GET", "/api/allowed", bearer(other.access)).wantInsufficientScope(t, "")
+	})
+	t.Run("AnyRole", func(t *testing.T) {
+		// Role with several roles lets each of them through.
+		for _, tok := range []tokens{admin, editor} {
+			if r := e.do("GET", "/api/reports", bearer(tok.access)).want(t, http.StatusOK); r.str(t, "email") != janeEmail {
+				t.Fatalf("/api/reports answered %s", r)
+			}
+		}
+		e.do("GET", "/api/reports", bearer(plain.access)).wantInsufficientScope(t, "")
+	})
+	t.Run("RulesAddUp", func(t *testing.T) {
+		// Each rule of a middleware must pass, and the first that refuses answers: the
+		// role without the scope is refused for the scope, the scope without a role for
+		// the role.
+		e.do("GET", "/api/reports", bearer(unscopedEditor.access)).wantInsufficientScope(t, "reports:read")
+		e.do("GET", "/api/reports", bearer(reader.access)).wantInsufficientScope(t, "")
+	})
+	t.Run("OptionalRules", func(t *testing.T) {
+		// Optional asks its rules of a token, not of an anonymous request; a token
+		// that is present must be valid and pass them.
+		if r := e.do("GET", "/api/optional/admin").want(t, http.StatusOK); r.str(t, "email") != "" {
+			t.Fatalf("/api/optional/admin answered %s without a token: want no claims", r)
+		}
+		if r := e.do("GET", "/api/optional/admin", bearer(admin.access)).want(t, http.StatusOK); r.str(t, "email") != janeEmail {
+			t.Fatalf("/api/optional/admin answered %s", r)
+		}
+		e.do("GET", "/api/optional/admin", bearer(plain.access)).wantInsufficientScope(t, "")
+		e.do("GET", "/api/optional/admin", bearer("garbage")).wantChallenge(t, "invalid_token")
 	})
 
 	t.Run("Demoted", func(t *testing.T) {

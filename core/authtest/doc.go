@@ -22,20 +22,27 @@
 //   - GET /api/optional behind the adapter's Optional middleware, answering 200 with a
 //     JSON object whose "email" member is the email of the claims when there are some,
 //     and without "email" (or with "email": "") for an anonymous request;
+//   - GET /api/optional/admin behind Optional(auth, Role("admin")), answering as
+//     /api/optional does;
 //   - POST /api/protected behind Require, answering as GET does (the cross-site checks
 //     of a cookie-borne token, see WithAccessCookie);
 //   - GET /api/admin behind Require(auth, Role("admin")), answering 200 with
 //     {"email": …, "roles": [...]}, the roles of the claims;
 //   - GET /api/scoped behind Require(auth, Scopes("reports:read", "reports:write")),
 //     answering 200 with {"email": …};
+//   - GET /api/reports behind Require(auth, Role("admin", "editor"),
+//     Scopes("reports:read")), the options in that order, answering 200 with
+//     {"email": …};
 //   - GET /api/allowed behind Require(auth, Allow(f)), where f reports whether the
 //     claims' email ends in "@example.com", answering 200 with {"email": …};
-//   - GET and HEAD /page behind Require(auth, RedirectToLogin()), answering 200 with
-//     Content-Type text/html and a body that holds the claims' email HTML-escaped (as
-//     html.EscapeString escapes it);
+//   - GET, HEAD and POST /page behind Require(auth, RedirectToLogin()), answering 200
+//     with Content-Type text/html and a body that holds the claims' email HTML-escaped
+//     (as html.EscapeString escapes it);
 //   - GET /custom behind Require(auth, OnRefused(h)), where h answers every refusal
 //     with 418, Content-Type text/plain and the body "refused: " followed by
 //     core.ErrorResponse(err).Code; 200 {"email": …} otherwise;
+//   - GET /custom/admin behind Require(auth, Role("admin"), OnRefused(h)), with the
+//     same h, answering as /custom does;
 //   - GET /skip/public and GET /skip/private behind one Require(auth, Skip(f)), where f
 //     reports whether the path is /skip/public, both answering 200 with {"email": …},
 //     "" when there are no claims;
@@ -90,18 +97,21 @@
 //   - Authorization: roles ("roles", an array) and scopes ("scope", space-separated)
 //     in the access token; a role or scope missing → 403 insufficient_scope with the
 //     RFC 6750 §3.1 challenge (naming the scopes a route needs), no or a bad token →
-//     401, never 403; the app's predicate; roles from WithGrants asked again at every
+//     401, never 403; a role among several, the rules of one middleware adding up (the
+//     first that refuses answers), Optional asking its rules of a token and not of an
+//     anonymous request; the app's predicate; roles from WithGrants asked again at every
 //     refresh (a demoted user loses the role at the next refresh, while the access
 //     token issued before keeps it until it expires), roles the authorize hook sets at
 //     sign-in kept across refreshes, a failing grants hook failing the sign-in or
 //     refresh; a token that claims roles under another key, alg none or an edited
 //     payload → 401.
-//   - The app's answers: OnRefused answering no token, a bad, a revoked token and a
-//     store failure in the app's words; RedirectToLogin sending GET and HEAD page loads
-//     refused for their token to {prefix}/login?redirect_to=<the page, query included>,
-//     and the sign-in back to that page, while a store failure stays 503; Skip leaving
-//     the requests it picks unauthenticated, whatever they carry; claims put in the
-//     request's context by the app's own middleware found by the adapter's getter.
+//   - The app's answers: OnRefused answering no token, a bad, a revoked token, a rule's
+//     refusal and a store failure in the app's words; RedirectToLogin sending GET and
+//     HEAD page loads refused for their token to {prefix}/login?redirect_to=<the page,
+//     query included>, and the sign-in back to that page, while a POST keeps its 401
+//     and a store failure stays 503; Skip leaving the requests it picks
+//     unauthenticated, whatever they carry; claims put in the request's context by the
+//     app's own middleware found by the adapter's getter.
 //   - Password sign-in (WithPasswords over Argon2id hashes at core/password's floor,
 //     and WithPasswordVerifier): the token response for JSON clients, the refresh
 //     cookie and a redirect to a checked redirect_to for browsers, the session's sub

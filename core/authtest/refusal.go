@@ -41,6 +41,20 @@ func testRefusal(t *testing.T, s *suite) {
 				t.Fatalf("/custom answered %s", r)
 			}
 		})
+		t.Run("RuleRefused", func(t *testing.T) {
+			// A rule's refusal is the app's to answer too, as insufficient_scope; the
+			// token is asked for before the rule.
+			table := newGrantTable()
+			e := s.newEnv(t, core.WithGrants(table.hook))
+			plain := e.signIn()
+			table.set(janeEmail, adminGrants)
+			admin := e.signIn()
+			e.do("GET", "/custom/admin", bearer(plain.access)).wantAppRefusal(t, "insufficient_scope")
+			e.do("GET", "/custom/admin").wantAppRefusal(t, "")
+			if r := e.do("GET", "/custom/admin", bearer(admin.access)).want(t, http.StatusOK); r.str(t, "email") != janeEmail {
+				t.Fatalf("/custom/admin answered %s", r)
+			}
+		})
 		t.Run("StoreDown", func(t *testing.T) {
 			// A store failure is a refusal too: the app's answer, not a pass.
 			e := s.newEnv(t)
@@ -66,6 +80,15 @@ func testRefusal(t *testing.T, s *suite) {
 				})
 			}
 		}
+		for _, tc := range refusals {
+			t.Run("POST"+tc.name, func(t *testing.T) {
+				// A form POST is no page load: it keeps its 401.
+				r := e.do("POST", page, tc.opts...).wantChallenge(t, tc.code)
+				if loc := r.header.Get("Location"); loc != "" {
+					t.Fatalf("Location %q, want none", loc)
+				}
+			})
+		}
 		t.Run("Opens", func(t *testing.T) {
 			r := e.do("GET", "/page", bearer(tok.access)).want(t, http.StatusOK)
 			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
@@ -77,6 +100,7 @@ func testRefusal(t *testing.T, s *suite) {
 			if r := e.do("HEAD", "/page", bearer(tok.access)).want(t, http.StatusOK); len(r.body) != 0 {
 				t.Fatalf("HEAD answered a body: %s", r)
 			}
+			e.do("POST", "/page", bearer(tok.access)).want(t, http.StatusOK)
 		})
 		t.Run("EscapesEmail", func(t *testing.T) {
 			const email = "<i>o'hara</i>&sons@example.com"

@@ -1,8 +1,6 @@
 package test
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +14,11 @@ import (
 	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gofiber/fiber/v2"
 )
+
+// What Require, Optional and their options do for a request is core/authtest's to
+// check (conformance_test.go); this file checks what depends on Fiber: where Mount
+// puts the routes on groups, where it refuses to, the order of Mount and Use, and
+// the error an OnRefused handler returns.
 
 // newOptionsAuth is an Auth with a sign-in provider (GitHub: its endpoints are fixed,
 // so starting a sign-in calls nobody).
@@ -34,39 +37,19 @@ func newOptionsApp() *fiber.App {
 	return fiber.New(fiber.Config{ReadBufferSize: fiberauth.ReadBufferSize, DisableStartupMessage: true})
 }
 
-// mint is the access token of a session of id.
-func mint(t *testing.T, auth *core.Auth, id core.Identity) string {
+// get sends a GET without following redirects, with token as its Bearer token unless
+// it is "", and with the cookies of jar unless it is nil. The body is read and closed.
+func get(t *testing.T, jar http.CookieJar, url, token string) (*http.Response, string) {
 	t.Helper()
-	tok, err := auth.Issue(context.Background(), id, core.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok.AccessToken
-}
-
-// reply is a response read whole.
-type reply struct {
-	status int
-	header http.Header
-	body   string
-}
-
-// send makes one request without following redirects.
-func send(t *testing.T, cl *http.Client, method, url, token string) reply {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
+	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	if cl == nil {
-		cl = &http.Client{}
-	}
-	noFollow := *cl
-	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	res, err := noFollow.Do(req)
+	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := cl.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,159 +58,45 @@ func send(t *testing.T, cl *http.Client, method, url, token string) reply {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return reply{res.StatusCode, res.Header, string(b)}
+	return res, string(b)
 }
 
-// whoami answers what the handler sees: the claims' email, or none.
-func whoami(c *fiber.Ctx) error {
-	claims, ok := fiberauth.Claims(c)
-	if !ok {
-		return c.JSON(fiber.Map{"claims": false})
-	}
-	return c.JSON(fiber.Map{"claims": true, "email": claims.Email})
-}
-
-// TestOptions runs each option of Require and Optional against a real server.
-func TestOptions(t *testing.T) {
-	auth := newOptionsAuth(t)
-	ada := mint(t, auth, core.Identity{Subject: "ada", Email: "ada@example.com", Roles: []string{"admin"}, Scopes: []string{"read", "write"}})
-	bob := mint(t, auth, core.Identity{Subject: "bob", Email: "bob@example.com", Roles: []string{"editor"}, Scopes: []string{"read"}})
-	eve := mint(t, auth, core.Identity{Subject: "eve", Email: "eve@example.org"})
-
-	app := newOptionsApp()
-	fiberauth.Mount(app, auth)
-	app.Get("/role", fiberauth.Require(auth, fiberauth.Role("admin", "editor")), whoami)
-	app.Get("/scopes", fiberauth.Require(auth, fiberauth.Scopes("read", "write")), whoami)
-	app.Get("/allow", fiberauth.Require(auth, fiberauth.Allow(func(c *core.Claims) bool {
-		return strings.HasSuffix(c.Email, "@example.com")
-	})), whoami)
-	app.Get("/both", fiberauth.Require(auth, fiberauth.Role("editor"), fiberauth.Scopes("read")), whoami)
-	app.Get("/skip", fiberauth.Require(auth, fiberauth.Skip(func(c *fiber.Ctx) bool { return c.Query("public") == "1" })), whoami)
-	app.Get("/refused", fiberauth.Require(auth, fiberauth.Role("admin"), fiberauth.OnRefused(func(c *fiber.Ctx, err error) error {
-		return c.Status(http.StatusTeapot).JSON(fiber.Map{"status": core.ErrorResponse(err).Status, "scope": errors.Is(err, core.ErrInsufficientScope)})
-	})), whoami)
-	app.Get("/refused/error", fiberauth.Require(auth, fiberauth.OnRefused(func(c *fiber.Ctx, err error) error {
-		return fiber.NewError(http.StatusTeapot, "to the error handler: "+core.ErrorResponse(err).Description)
-	})), whoami)
-	page := fiberauth.Require(auth, fiberauth.RedirectToLogin())
-	app.Get("/page", page, whoami) // Get routes HEAD too
-	app.Post("/page", page, whoami)
-	app.Get("/optional", fiberauth.Optional(auth, fiberauth.Role("admin")), whoami)
-	base := listen(t, app)
-
-	const (
-		seesAda = `{"claims":true,"email":"ada@example.com"}`
-		seesBob = `{"claims":true,"email":"bob@example.com"}`
-		seesNil = `{"claims":false}`
-	)
-	login := "/auth/login?redirect_to=/page%3Fx%3D1%26y%3Da%2520b"
-	for _, tc := range []struct {
-		name, method, path, token string
-		status                    int
-		body                      string // exact, or "" to skip
-		challenge                 string // in WWW-Authenticate; "-" for none
-		location                  string
-	}{
-		{"role: one of them", "GET", "/role", ada, 200, seesAda, "-", ""},
-		{"role: the other", "GET", "/role", bob, 200, seesBob, "-", ""},
-		{"role: none", "GET", "/role", eve, 403, "", `error="insufficient_scope"`, ""},
-		{"role: no token", "GET", "/role", "", 401, "", `Bearer realm=`, ""},
-		{"scopes: all", "GET", "/scopes", ada, 200, seesAda, "-", ""},
-		{"scopes: some", "GET", "/scopes", bob, 403, "", `scope="read write"`, ""},
-		{"allow: true", "GET", "/allow", bob, 200, seesBob, "-", ""},
-		{"allow: false", "GET", "/allow", eve, 403, "", `error="insufficient_scope"`, ""},
-		{"rules add up: both pass", "GET", "/both", bob, 200, seesBob, "-", ""},
-		{"rules add up: one fails", "GET", "/both", ada, 403, "", `error="insufficient_scope"`, ""},
-		{"skip: skipped, no token", "GET", "/skip?public=1", "", 200, seesNil, "-", ""},
-		{"skip: skipped, token unread", "GET", "/skip?public=1", ada, 200, seesNil, "-", ""},
-		{"skip: not skipped", "GET", "/skip", "", 401, "", `Bearer realm=`, ""},
-		{"skip: not skipped, token", "GET", "/skip", ada, 200, seesAda, "-", ""},
-		{"on refused: forbidden", "GET", "/refused", eve, 418, `{"scope":true,"status":403}`, "-", ""},
-		{"on refused: no token", "GET", "/refused", "", 418, `{"scope":false,"status":401}`, "-", ""},
-		{"on refused: allowed", "GET", "/refused", ada, 200, seesAda, "-", ""},
-		{"on refused: its error", "GET", "/refused/error", "", 418, "to the error handler: no token", "-", ""},
-		{"redirect: GET", "GET", "/page?x=1&y=a%20b", "", 302, "", "-", login},
-		{"redirect: HEAD", "HEAD", "/page?x=1&y=a%20b", "", 302, "", "-", login},
-		{"redirect: bad token", "GET", "/page?x=1&y=a%20b", ada + "x", 302, "", "-", login},
-		{"redirect: POST gets 401", "POST", "/page", "", 401, `{"error_description":"no token"}`, `Bearer realm=`, ""},
-		{"redirect: signed in", "GET", "/page", ada, 200, seesAda, "-", ""},
-		{"optional: no token", "GET", "/optional", "", 200, seesNil, "-", ""},
-		{"optional: rule passes", "GET", "/optional", ada, 200, seesAda, "-", ""},
-		{"optional: rule fails", "GET", "/optional", bob, 403, "", `error="insufficient_scope"`, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := send(t, nil, tc.method, base+tc.path, tc.token)
-			if got.status != tc.status {
-				t.Fatalf("status %d, want %d; body %s", got.status, tc.status, got.body)
-			}
-			if tc.body != "" && strings.TrimSpace(got.body) != tc.body {
-				t.Errorf("body %s, want %s", got.body, tc.body)
-			}
-			www := got.header.Get("WWW-Authenticate")
-			switch {
-			case tc.challenge == "-" && www != "":
-				t.Errorf("WWW-Authenticate = %q, want none", www)
-			case tc.challenge != "-" && !strings.Contains(www, tc.challenge):
-				t.Errorf("WWW-Authenticate = %q, want it to contain %s", www, tc.challenge)
-			}
-			if got.status == 403 && !strings.Contains(got.body, `"error":"insufficient_scope"`) {
-				t.Errorf("403 body %s", got.body)
-			}
-			if loc := got.header.Get("Location"); loc != tc.location {
-				t.Errorf("Location = %q, want %q", loc, tc.location)
-			}
-		})
-	}
-}
-
-// TestClaimsFromAppMiddleware checks that Claims finds the claims an app's own
-// middleware put in the user context, without Require or Optional.
-func TestClaimsFromAppMiddleware(t *testing.T) {
-	auth := newOptionsAuth(t)
-	tok := mint(t, auth, core.Identity{Subject: "ada", Email: "ada@example.com"})
-	app := newOptionsApp()
-	app.Get("/mine", func(c *fiber.Ctx) error {
-		raw, _ := strings.CutPrefix(c.Get("Authorization"), "Bearer ")
-		if claims, err := auth.Authenticate(c.UserContext(), raw); err == nil {
-			c.SetUserContext(core.NewContext(c.UserContext(), claims))
-		}
-		return c.Next()
-	}, whoami)
-	base := listen(t, app)
-	if got := send(t, nil, "GET", base+"/mine", tok); strings.TrimSpace(got.body) != `{"claims":true,"email":"ada@example.com"}` {
-		t.Errorf("with the app's claims: %d %s", got.status, got.body)
-	}
-	if got := send(t, nil, "GET", base+"/mine", ""); strings.TrimSpace(got.body) != `{"claims":false}` {
-		t.Errorf("without: %d %s", got.status, got.body)
-	}
-}
-
-// checkSignInAgrees starts a sign-in at base+prefix/login and follows the provider's
-// redirect_uri back, with the state cookie and state the login gave: the callback must
-// be served there and get as far as the missing code, so the redirect URI, the route
-// and the state cookie's path all agree.
+// checkSignInAgrees starts a sign-in at base+prefix/login and comes back at the
+// redirect_uri it gives the provider, with the state and the state cookie: the callback
+// must be served there and get as far as the missing code, so the redirect URI, the
+// route and the state cookie's path all agree.
 func checkSignInAgrees(t *testing.T, base, prefix string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	cl := &http.Client{Jar: jar}
-	got := send(t, cl, "GET", base+prefix+"/login", "")
-	if got.status != http.StatusFound {
-		t.Fatalf("GET %s/login: %d %s", prefix, got.status, got.body)
-	}
-	loc, err := url.Parse(got.header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
+	res, body := get(t, jar, base+prefix+"/login", "")
+	loc, err := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusFound || err != nil {
+		t.Fatalf("GET %s/login: %d %s", prefix, res.StatusCode, body)
 	}
 	uri := loc.Query().Get("redirect_uri")
 	if want := base + prefix + "/callback"; uri != want {
 		t.Fatalf("redirect_uri %q, want %q", uri, want)
 	}
-	got = send(t, cl, "GET", uri+"?state="+url.QueryEscape(loc.Query().Get("state")), "")
-	if got.status != http.StatusBadRequest || !strings.Contains(got.body, "no code in the callback") {
-		t.Fatalf("GET redirect_uri with the login's state: %d %s, want core's 400 for the missing code", got.status, got.body)
+	res, body = get(t, jar, uri+"?state="+url.QueryEscape(loc.Query().Get("state")), "")
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "no code in the callback") {
+		t.Fatalf("GET redirect_uri with the login's state: %d %s, want core's 400 for the missing code", res.StatusCode, body)
 	}
-	if got := send(t, nil, "GET", base+prefix+"/jwks.json", ""); got.status != http.StatusOK {
-		t.Fatalf("GET %s/jwks.json: %d %s", prefix, got.status, got.body)
+	if res, body := get(t, nil, base+prefix+"/jwks.json", ""); res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s/jwks.json: %d %s", prefix, res.StatusCode, body)
+	}
+}
+
+// TestOnRefusedError checks what is Fiber's own in OnRefused: the error the app's
+// handler returns goes to the app's ErrorHandler, as the error of any handler does.
+func TestOnRefusedError(t *testing.T) {
+	auth := newOptionsAuth(t)
+	app := newOptionsApp()
+	app.Get("/refused", fiberauth.Require(auth, fiberauth.OnRefused(func(c *fiber.Ctx, err error) error {
+		return fiber.NewError(http.StatusTeapot, "to the error handler: "+core.ErrorResponse(err).Description)
+	})), email)
+	res, body := get(t, nil, listen(t, app)+"/refused", "")
+	if res.StatusCode != http.StatusTeapot || body != "to the error handler: no token" {
+		t.Fatalf("%d %q, want the default ErrorHandler's 418 with the handler's message", res.StatusCode, body)
 	}
 }
 
@@ -290,7 +159,7 @@ func TestMountRefused(t *testing.T) {
 			[]string{outside + `("/api/apiv2/auth")`}},
 		{"issue 9: Group(/api, Require) before Mount", "/api/auth",
 			func(app *fiber.App, a *core.Auth) {
-				app.Group("/api", fiberauth.Require(a)).Get("/me", whoami)
+				app.Group("/api", fiberauth.Require(a)).Get("/me", email)
 				fiberauth.Mount(app, a)
 			},
 			[]string{guarded, "or Mount on an app without it", "at /api", "under /api/auth"}},
@@ -365,23 +234,23 @@ func TestMountRefused(t *testing.T) {
 // the rest of the API still needs a token.
 func TestMountBeforeMiddleware(t *testing.T) {
 	auth := newOptionsAuth(t, core.WithRoutePrefix("/api/auth"))
-	tok := mint(t, auth, core.Identity{Subject: "ada", Email: "ada@example.com"})
+	tok := issue(t, auth, "ada@example.com")
 	app := newOptionsApp()
-	app.Use("/admin", fiberauth.Require(auth))       // elsewhere: no matter when
-	app.Get("/api", fiberauth.Require(auth), whoami) // a route, not middleware: matches /api alone
+	app.Use("/admin", fiberauth.Require(auth))      // elsewhere: no matter when
+	app.Get("/api", fiberauth.Require(auth), email) // a route, not middleware: matches /api alone
 	fiberauth.Mount(app, auth)
-	app.Group("/api", fiberauth.Require(auth)).Get("/me", whoami)
+	app.Group("/api", fiberauth.Require(auth)).Get("/me", email)
 	app.Use(fiberauth.Require(auth))
-	app.Get("/home", whoami)
+	app.Get("/home", email)
 	base := listen(t, app)
 
 	checkSignInAgrees(t, base, "/api/auth")
 	for _, path := range []string{"/api", "/api/me", "/home"} {
-		if got := send(t, nil, "GET", base+path, ""); got.status != 401 {
-			t.Errorf("GET %s without a token: %d, want 401", path, got.status)
+		if res, _ := get(t, nil, base+path, ""); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s without a token: %d, want 401", path, res.StatusCode)
 		}
-		if got := send(t, nil, "GET", base+path, tok); got.status != 200 {
-			t.Errorf("GET %s with a token: %d %s", path, got.status, got.body)
+		if res, body := get(t, nil, base+path, tok); res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s with a token: %d %s", path, res.StatusCode, body)
 		}
 	}
 }

@@ -21,25 +21,22 @@ func newApp(auth *core.Auth, cfg fiber.Config) *fiber.App {
 	fiberauth.Mount(app, auth)
 	app.Get("/api/protected", fiberauth.Require(auth), email)
 	app.Post("/api/protected", fiberauth.Require(auth), email)
-	app.Get("/api/optional", fiberauth.Optional(auth), func(c *fiber.Ctx) error {
-		claims, ok := fiberauth.Claims(c)
-		if !ok {
-			return c.JSON(fiber.Map{"anonymous": true})
-		}
-		return c.JSON(fiber.Map{"email": claims.Email, "sub": claims.Subject})
-	})
+	app.Get("/api/optional", fiberauth.Optional(auth), optional)
+	app.Get("/api/optional/admin", fiberauth.Optional(auth, fiberauth.Role("admin")), optional)
 	app.Get("/api/admin", fiberauth.Require(auth, fiberauth.Role("admin")), func(c *fiber.Ctx) error {
 		claims, _ := fiberauth.Claims(c)
 		return c.JSON(fiber.Map{"email": claims.Email, "roles": claims.Roles})
 	})
 	app.Get("/api/scoped", fiberauth.Require(auth, fiberauth.Scopes("reports:read", "reports:write")), email)
+	app.Get("/api/reports", fiberauth.Require(auth, fiberauth.Role("admin", "editor"), fiberauth.Scopes("reports:read")), email)
 	app.Get("/api/allowed", fiberauth.Require(auth, fiberauth.Allow(func(c *core.Claims) bool {
 		return strings.HasSuffix(c.Email, "@example.com")
 	})), email)
-	app.Get("/page", fiberauth.Require(auth, fiberauth.RedirectToLogin()), showPage) // Get routes HEAD too
-	app.Get("/custom", fiberauth.Require(auth, fiberauth.OnRefused(func(c *fiber.Ctx, err error) error {
-		return c.Status(http.StatusTeapot).SendString("refused: " + core.ErrorResponse(err).Code)
-	})), email)
+	page := fiberauth.Require(auth, fiberauth.RedirectToLogin())
+	app.Get("/page", page, showPage) // Get routes HEAD too
+	app.Post("/page", page, showPage)
+	app.Get("/custom", fiberauth.Require(auth, fiberauth.OnRefused(refused)), email)
+	app.Get("/custom/admin", fiberauth.Require(auth, fiberauth.Role("admin"), fiberauth.OnRefused(refused)), email)
 	skip := fiberauth.Require(auth, fiberauth.Skip(func(c *fiber.Ctx) bool { return c.Path() == "/skip/public" }))
 	app.Get("/skip/public", skip, email)
 	app.Get("/skip/private", skip, email)
@@ -54,6 +51,20 @@ func email(c *fiber.Ctx) error {
 		out["email"], out["sub"] = claims.Email, claims.Subject
 	}
 	return c.JSON(out)
+}
+
+// optional answers the claims' email and subject, or that there are none.
+func optional(c *fiber.Ctx) error {
+	claims, ok := fiberauth.Claims(c)
+	if !ok {
+		return c.JSON(fiber.Map{"anonymous": true})
+	}
+	return c.JSON(fiber.Map{"email": claims.Email, "sub": claims.Subject})
+}
+
+// refused is the app's answer to every refusal of /custom and /custom/admin.
+func refused(c *fiber.Ctx, err error) error {
+	return c.Status(http.StatusTeapot).SendString("refused: " + core.ErrorResponse(err).Code)
 }
 
 // showPage is a server-rendered page showing the user's email.

@@ -2,8 +2,6 @@ package test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +17,11 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
+// What Require, Optional and their options do for a request is core/authtest's to
+// check (conformance_test.go); this file checks what depends on Gin's router: where
+// Mount puts the routes on groups, where it refuses to, and the order of Mount and
+// Use.
+
 // newOptionsAuth is an Auth with a sign-in provider (GitHub: its endpoints are fixed,
 // so starting a sign-in calls nobody).
 func newOptionsAuth(t *testing.T, opts ...core.Option) *core.Auth {
@@ -31,39 +34,19 @@ func newOptionsAuth(t *testing.T, opts ...core.Option) *core.Auth {
 	return auth
 }
 
-// mint is the access token of a session of id.
-func mint(t *testing.T, auth *core.Auth, id core.Identity) string {
+// get sends a GET without following redirects, with token as its Bearer token unless
+// it is "", and with the cookies of jar unless it is nil. The body is read and closed.
+func get(t *testing.T, jar http.CookieJar, url, token string) (*http.Response, string) {
 	t.Helper()
-	tok, err := auth.Issue(context.Background(), id, core.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok.AccessToken
-}
-
-// reply is a response read whole.
-type reply struct {
-	status int
-	header http.Header
-	body   string
-}
-
-// send makes one request without following redirects.
-func send(t *testing.T, cl *http.Client, method, url, token string) reply {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
+	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	if cl == nil {
-		cl = &http.Client{}
-	}
-	noFollow := *cl
-	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	res, err := noFollow.Do(req)
+	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := cl.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,158 +55,31 @@ func send(t *testing.T, cl *http.Client, method, url, token string) reply {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return reply{res.StatusCode, res.Header, string(b)}
+	return res, string(b)
 }
 
-// whoami answers what the handler sees: the claims' email, or none.
-func whoami(c *gin.Context) {
-	claims, ok := ginauth.Claims(c)
-	if !ok {
-		c.JSON(http.StatusOK, gin.H{"claims": false})
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"claims": true, "email": claims.Email})
-}
-
-// TestOptions runs each option of Require and Optional against a real server.
-func TestOptions(t *testing.T) {
-	auth := newOptionsAuth(t)
-	ada := mint(t, auth, core.Identity{Subject: "ada", Email: "ada@example.com", Roles: []string{"admin"}, Scopes: []string{"read", "write"}})
-	bob := mint(t, auth, core.Identity{Subject: "bob", Email: "bob@example.com", Roles: []string{"editor"}, Scopes: []string{"read"}})
-	eve := mint(t, auth, core.Identity{Subject: "eve", Email: "eve@example.org"})
-
-	r := gin.New()
-	ginauth.Mount(r, auth)
-	r.GET("/role", ginauth.Require(auth, ginauth.Role("admin", "editor")), whoami)
-	r.GET("/scopes", ginauth.Require(auth, ginauth.Scopes("read", "write")), whoami)
-	r.GET("/allow", ginauth.Require(auth, ginauth.Allow(func(c *core.Claims) bool {
-		return strings.HasSuffix(c.Email, "@example.com")
-	})), whoami)
-	r.GET("/both", ginauth.Require(auth, ginauth.Role("editor"), ginauth.Scopes("read")), whoami)
-	r.GET("/skip", ginauth.Require(auth, ginauth.Skip(func(c *gin.Context) bool { return c.Query("public") == "1" })), whoami)
-	r.GET("/refused", ginauth.Require(auth, ginauth.Role("admin"), ginauth.OnRefused(func(c *gin.Context, err error) {
-		c.JSON(http.StatusTeapot, gin.H{"status": core.ErrorResponse(err).Status, "scope": errors.Is(err, core.ErrInsufficientScope)})
-	})), whoami)
-	page := ginauth.Require(auth, ginauth.RedirectToLogin())
-	r.GET("/page", page, whoami)
-	r.HEAD("/page", page, whoami)
-	r.POST("/page", page, whoami)
-	r.GET("/optional", ginauth.Optional(auth, ginauth.Role("admin")), whoami)
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-
-	const (
-		seesAda = `{"claims":true,"email":"ada@example.com"}`
-		seesBob = `{"claims":true,"email":"bob@example.com"}`
-		seesNil = `{"claims":false}`
-	)
-	login := "/auth/login?redirect_to=/page%3Fx%3D1%26y%3Da%2520b"
-	for _, tc := range []struct {
-		name, method, path, token string
-		status                    int
-		body                      string // exact, or "" to skip
-		challenge                 string // in WWW-Authenticate; "-" for none
-		location                  string
-	}{
-		{"role: one of them", "GET", "/role", ada, 200, seesAda, "-", ""},
-		{"role: the other", "GET", "/role", bob, 200, seesBob, "-", ""},
-		{"role: none", "GET", "/role", eve, 403, "", `error="insufficient_scope"`, ""},
-		{"role: no token", "GET", "/role", "", 401, "", `Bearer realm=`, ""},
-		{"scopes: all", "GET", "/scopes", ada, 200, seesAda, "-", ""},
-		{"scopes: some", "GET", "/scopes", bob, 403, "", `scope="read write"`, ""},
-		{"allow: true", "GET", "/allow", bob, 200, seesBob, "-", ""},
-		{"allow: false", "GET", "/allow", eve, 403, "", `error="insufficient_scope"`, ""},
-		{"rules add up: both pass", "GET", "/both", bob, 200, seesBob, "-", ""},
-		{"rules add up: one fails", "GET", "/both", ada, 403, "", `error="insufficient_scope"`, ""},
-		{"skip: skipped, no token", "GET", "/skip?public=1", "", 200, seesNil, "-", ""},
-		{"skip: skipped, token unread", "GET", "/skip?public=1", ada, 200, seesNil, "-", ""},
-		{"skip: not skipped", "GET", "/skip", "", 401, "", `Bearer realm=`, ""},
-		{"skip: not skipped, token", "GET", "/skip", ada, 200, seesAda, "-", ""},
-		{"on refused: forbidden", "GET", "/refused", eve, 418, `{"scope":true,"status":403}`, "-", ""},
-		{"on refused: no token", "GET", "/refused", "", 418, `{"scope":false,"status":401}`, "-", ""},
-		{"on refused: allowed", "GET", "/refused", ada, 200, seesAda, "-", ""},
-		{"redirect: GET", "GET", "/page?x=1&y=a%20b", "", 302, "", "-", login},
-		{"redirect: HEAD", "HEAD", "/page?x=1&y=a%20b", "", 302, "", "-", login},
-		{"redirect: bad token", "GET", "/page?x=1&y=a%20b", ada + "x", 302, "", "-", login},
-		{"redirect: POST gets 401", "POST", "/page", "", 401, `{"error_description":"no token"}`, `Bearer realm=`, ""},
-		{"redirect: signed in", "GET", "/page", ada, 200, seesAda, "-", ""},
-		{"optional: no token", "GET", "/optional", "", 200, seesNil, "-", ""},
-		{"optional: rule passes", "GET", "/optional", ada, 200, seesAda, "-", ""},
-		{"optional: rule fails", "GET", "/optional", bob, 403, "", `error="insufficient_scope"`, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := send(t, nil, tc.method, srv.URL+tc.path, tc.token)
-			if got.status != tc.status {
-				t.Fatalf("status %d, want %d; body %s", got.status, tc.status, got.body)
-			}
-			if tc.body != "" && strings.TrimSpace(got.body) != tc.body {
-				t.Errorf("body %s, want %s", got.body, tc.body)
-			}
-			www := got.header.Get("WWW-Authenticate")
-			switch {
-			case tc.challenge == "-" && www != "":
-				t.Errorf("WWW-Authenticate = %q, want none", www)
-			case tc.challenge != "-" && !strings.Contains(www, tc.challenge):
-				t.Errorf("WWW-Authenticate = %q, want it to contain %s", www, tc.challenge)
-			}
-			if got.status == 403 && !strings.Contains(got.body, `"error":"insufficient_scope"`) {
-				t.Errorf("403 body %s", got.body)
-			}
-			if loc := got.header.Get("Location"); loc != tc.location {
-				t.Errorf("Location = %q, want %q", loc, tc.location)
-			}
-		})
-	}
-}
-
-// TestClaimsFromAppMiddleware checks that Claims finds the claims an app's own
-// middleware put in the request's context, without Require or Optional.
-func TestClaimsFromAppMiddleware(t *testing.T) {
-	auth := newOptionsAuth(t)
-	tok := mint(t, auth, core.Identity{Subject: "ada", Email: "ada@example.com"})
-	r := gin.New()
-	r.GET("/mine", func(c *gin.Context) {
-		raw, _ := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-		if claims, err := auth.Authenticate(c.Request.Context(), raw); err == nil {
-			c.Request = c.Request.WithContext(core.NewContext(c.Request.Context(), claims))
-		}
-	}, whoami)
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	if got := send(t, nil, "GET", srv.URL+"/mine", tok); strings.TrimSpace(got.body) != `{"claims":true,"email":"ada@example.com"}` {
-		t.Errorf("with the app's claims: %d %s", got.status, got.body)
-	}
-	if got := send(t, nil, "GET", srv.URL+"/mine", ""); strings.TrimSpace(got.body) != `{"claims":false}` {
-		t.Errorf("without: %d %s", got.status, got.body)
-	}
-}
-
-// checkSignInAgrees starts a sign-in at base+prefix/login and follows the provider's
-// redirect_uri back, with the state cookie and state the login gave: the callback must
-// be served there and get as far as the missing code, so the redirect URI, the route
-// and the state cookie's path all agree.
+// checkSignInAgrees starts a sign-in at base+prefix/login and comes back at the
+// redirect_uri it gives the provider, with the state and the state cookie: the callback
+// must be served there and get as far as the missing code, so the redirect URI, the
+// route and the state cookie's path all agree.
 func checkSignInAgrees(t *testing.T, base, prefix string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	cl := &http.Client{Jar: jar}
-	got := send(t, cl, "GET", base+prefix+"/login", "")
-	if got.status != http.StatusFound {
-		t.Fatalf("GET %s/login: %d %s", prefix, got.status, got.body)
-	}
-	loc, err := url.Parse(got.header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
+	res, body := get(t, jar, base+prefix+"/login", "")
+	loc, err := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusFound || err != nil {
+		t.Fatalf("GET %s/login: %d %s", prefix, res.StatusCode, body)
 	}
 	uri := loc.Query().Get("redirect_uri")
 	if want := base + prefix + "/callback"; uri != want {
 		t.Fatalf("redirect_uri %q, want %q", uri, want)
 	}
-	got = send(t, cl, "GET", uri+"?state="+url.QueryEscape(loc.Query().Get("state")), "")
-	if got.status != http.StatusBadRequest || !strings.Contains(got.body, "no code in the callback") {
-		t.Fatalf("GET redirect_uri with the login's state: %d %s, want core's 400 for the missing code", got.status, got.body)
+	res, body = get(t, jar, uri+"?state="+url.QueryEscape(loc.Query().Get("state")), "")
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "no code in the callback") {
+		t.Fatalf("GET redirect_uri with the login's state: %d %s, want core's 400 for the missing code", res.StatusCode, body)
 	}
-	if got := send(t, nil, "GET", base+prefix+"/jwks.json", ""); got.status != http.StatusOK {
-		t.Fatalf("GET %s/jwks.json: %d %s", prefix, got.status, got.body)
+	if res, body := get(t, nil, base+prefix+"/jwks.json", ""); res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s/jwks.json: %d %s", prefix, res.StatusCode, body)
 	}
 }
 
@@ -322,46 +178,27 @@ func TestMountRefused(t *testing.T) {
 // token.
 func TestMountBeforeMiddleware(t *testing.T) {
 	auth := newOptionsAuth(t, core.WithRoutePrefix("/api/auth"))
-	tok := mint(t, auth, core.Identity{Subject: "ada", Email: "ada@example.com"})
+	tok, err := auth.Issue(context.Background(), core.Identity{Subject: "ada", Email: "ada@example.com"}, core.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := gin.New()
 	api := r.Group("/api")
 	ginauth.Mount(api, auth)
 	api.Use(ginauth.Require(auth))
-	api.GET("/me", whoami)
+	api.GET("/me", email)
 	r.Use(ginauth.Require(auth))
-	r.GET("/home", whoami)
+	r.GET("/home", email)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 
 	checkSignInAgrees(t, srv.URL, "/api/auth")
-	for path, want := range map[string]int{"/api/me": 401, "/home": 401} {
-		if got := send(t, nil, "GET", srv.URL+path, ""); got.status != want {
-			t.Errorf("GET %s without a token: %d, want %d", path, got.status, want)
+	for _, path := range []string{"/api/me", "/home"} {
+		if res, _ := get(t, nil, srv.URL+path, ""); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s without a token: %d, want 401", path, res.StatusCode)
 		}
-		if got := send(t, nil, "GET", srv.URL+path, tok); got.status != 200 {
-			t.Errorf("GET %s with a token: %d %s", path, got.status, got.body)
+		if res, body := get(t, nil, srv.URL+path, tok.AccessToken); res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s with a token: %d %s", path, res.StatusCode, body)
 		}
-	}
-}
-
-// TestRoleRefusalBody checks the JSON of a refusal by Role: RFC 6750's error and
-// description, as core writes every refusal.
-func TestRoleRefusalBody(t *testing.T) {
-	auth := newOptionsAuth(t)
-	tok := mint(t, auth, core.Identity{Subject: "eve", Email: "eve@example.org"})
-	r := gin.New()
-	r.GET("/admin", ginauth.Require(auth, ginauth.Role("admin")), whoami)
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	got := send(t, nil, "GET", srv.URL+"/admin", tok)
-	var body struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	if err := json.Unmarshal([]byte(got.body), &body); err != nil {
-		t.Fatalf("%v: %s", err, got.body)
-	}
-	if got.status != 403 || body.Error != "insufficient_scope" || !strings.Contains(body.Description, "admin") {
-		t.Errorf("%d %+v", got.status, body)
 	}
 }

@@ -21,28 +21,23 @@ func newRouter(auth *core.Auth) *gin.Engine {
 	ginauth.Mount(r, auth)
 	r.GET("/api/protected", ginauth.Require(auth), email)
 	r.POST("/api/protected", ginauth.Require(auth), email)
-	r.GET("/api/optional", ginauth.Optional(auth), func(c *gin.Context) {
-		claims, ok := ginauth.Claims(c)
-		if !ok {
-			c.JSON(http.StatusOK, gin.H{"anonymous": true})
-			return
-		}
-		c.JSON(http.StatusOK, gin.H{"email": claims.Email, "sub": claims.Subject})
-	})
+	r.GET("/api/optional", ginauth.Optional(auth), optional)
+	r.GET("/api/optional/admin", ginauth.Optional(auth, ginauth.Role("admin")), optional)
 	r.GET("/api/admin", ginauth.Require(auth, ginauth.Role("admin")), func(c *gin.Context) {
 		claims, _ := ginauth.Claims(c)
 		c.JSON(http.StatusOK, gin.H{"email": claims.Email, "roles": claims.Roles})
 	})
 	r.GET("/api/scoped", ginauth.Require(auth, ginauth.Scopes("reports:read", "reports:write")), email)
+	r.GET("/api/reports", ginauth.Require(auth, ginauth.Role("admin", "editor"), ginauth.Scopes("reports:read")), email)
 	r.GET("/api/allowed", ginauth.Require(auth, ginauth.Allow(func(c *core.Claims) bool {
 		return strings.HasSuffix(c.Email, "@example.com")
 	})), email)
 	page := ginauth.Require(auth, ginauth.RedirectToLogin())
 	r.GET("/page", page, showPage)
 	r.HEAD("/page", page, showPage) // Gin routes HEAD only where told to
-	r.GET("/custom", ginauth.Require(auth, ginauth.OnRefused(func(c *gin.Context, err error) {
-		c.String(http.StatusTeapot, "refused: %s", core.ErrorResponse(err).Code)
-	})), email)
+	r.POST("/page", page, showPage)
+	r.GET("/custom", ginauth.Require(auth, ginauth.OnRefused(refused)), email)
+	r.GET("/custom/admin", ginauth.Require(auth, ginauth.Role("admin"), ginauth.OnRefused(refused)), email)
 	skip := ginauth.Require(auth, ginauth.Skip(func(c *gin.Context) bool { return c.Request.URL.Path == "/skip/public" }))
 	r.GET("/skip/public", skip, email)
 	r.GET("/skip/private", skip, email)
@@ -57,6 +52,21 @@ func email(c *gin.Context) {
 		out["email"], out["sub"] = claims.Email, claims.Subject
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// optional answers the claims' email and subject, or that there are none.
+func optional(c *gin.Context) {
+	claims, ok := ginauth.Claims(c)
+	if !ok {
+		c.JSON(http.StatusOK, gin.H{"anonymous": true})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"email": claims.Email, "sub": claims.Subject})
+}
+
+// refused is the app's answer to every refusal of /custom and /custom/admin.
+func refused(c *gin.Context, err error) {
+	c.String(http.StatusTeapot, "refused: %s", core.ErrorResponse(err).Code)
 }
 
 // showPage is a server-rendered page showing the user's email.

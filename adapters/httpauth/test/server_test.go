@@ -22,20 +22,21 @@ func newMux(auth *core.Auth, routes func(*http.ServeMux, *core.Auth)) *http.Serv
 	mux.Handle("GET /api/protected", httpauth.Require(auth)(http.HandlerFunc(email)))
 	mux.Handle("POST /api/protected", httpauth.Require(auth)(http.HandlerFunc(email)))
 	mux.Handle("GET /api/optional", httpauth.Optional(auth)(http.HandlerFunc(email)))
+	mux.Handle("GET /api/optional/admin", httpauth.Optional(auth, httpauth.Role("admin"))(http.HandlerFunc(email)))
 	mux.Handle("GET /api/admin", httpauth.Require(auth, httpauth.Role("admin"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := httpauth.Claims(r)
 		writeJSON(w, http.StatusOK, map[string]any{"email": claims.Email, "roles": claims.Roles})
 	})))
 	mux.Handle("GET /api/scoped", httpauth.Require(auth, httpauth.Scopes("reports:read", "reports:write"))(http.HandlerFunc(email)))
+	mux.Handle("GET /api/reports", httpauth.Require(auth, httpauth.Role("admin", "editor"), httpauth.Scopes("reports:read"))(http.HandlerFunc(email)))
 	mux.Handle("GET /api/allowed", httpauth.Require(auth, httpauth.Allow(func(c *core.Claims) bool {
 		return strings.HasSuffix(c.Email, "@example.com")
 	}))(http.HandlerFunc(email)))
-	mux.Handle("GET /page", httpauth.Require(auth, httpauth.RedirectToLogin())(http.HandlerFunc(showPage)))
-	mux.Handle("GET /custom", httpauth.Require(auth, httpauth.OnRefused(func(w http.ResponseWriter, r *http.Request, err error) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusTeapot)
-		w.Write([]byte("refused: " + core.ErrorResponse(err).Code))
-	}))(http.HandlerFunc(email)))
+	page := httpauth.Require(auth, httpauth.RedirectToLogin())(http.HandlerFunc(showPage))
+	mux.Handle("GET /page", page)
+	mux.Handle("POST /page", page)
+	mux.Handle("GET /custom", httpauth.Require(auth, httpauth.OnRefused(refused))(http.HandlerFunc(email)))
+	mux.Handle("GET /custom/admin", httpauth.Require(auth, httpauth.Role("admin"), httpauth.OnRefused(refused))(http.HandlerFunc(email)))
 	skip := httpauth.Require(auth, httpauth.Skip(func(r *http.Request) bool { return r.URL.Path == "/skip/public" }))
 	mux.Handle("GET /skip/public", skip(http.HandlerFunc(email)))
 	mux.Handle("GET /skip/private", skip(http.HandlerFunc(email)))
@@ -50,6 +51,13 @@ func email(w http.ResponseWriter, r *http.Request) {
 		out["email"], out["sub"] = c.Email, c.Subject
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// refused is the app's answer to every refusal of /custom and /custom/admin.
+func refused(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusTeapot)
+	w.Write([]byte("refused: " + core.ErrorResponse(err).Code))
 }
 
 // showPage is a server-rendered page showing the user's email.
