@@ -7,10 +7,6 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// claimsKey is the Gin context key of the claims; unexported so that no other code can
-// set it.
-type claimsKey struct{}
-
 // Require returns middleware that lets a request through only with a valid access
 // token that passes the rules of opts (Role, Scopes, Allow). Otherwise it answers as
 // core does (401 with a WWW-Authenticate challenge, 403, or 503 when the store fails),
@@ -67,21 +63,18 @@ var guardCode = reflect.ValueOf((*guard)(nil).handle).Pointer()
 
 func isGuard(h gin.HandlerFunc) bool { return reflect.ValueOf(h).Pointer() == guardCode }
 
+// store puts the claims where Claims and core.FromContext find them: in the request's
+// context only. c.Set as well would cost a map of Keys per request, for nothing.
 func store(c *gin.Context, claims *core.Claims) {
-	c.Set(claimsKey{}, claims)
 	c.Request = c.Request.WithContext(core.NewContext(c.Request.Context(), claims))
 }
 
-// Claims returns the claims Require or Optional verified for this request, or, without
-// them, the claims the app's own middleware put in the request's context with
-// core.NewContext (c.Request = c.Request.WithContext(core.NewContext(…))). It reports
-// false when there are none (no middleware, Optional without a token, or Skip).
+// Claims returns the claims Require or Optional verified for this request. They are
+// kept in the request's context (core.FromContext(c.Request.Context()) finds them too),
+// so Claims also finds those the app's own middleware put there with core.NewContext
+// (c.Request = c.Request.WithContext(core.NewContext(…))). It reports false when there
+// are none (no middleware, Optional without a token, or Skip).
 func Claims(c *gin.Context) (*core.Claims, bool) {
-	if v, ok := c.Get(claimsKey{}); ok {
-		if claims, ok := v.(*core.Claims); ok && claims != nil {
-			return claims, true
-		}
-	}
 	if c.Request == nil {
 		return nil, false
 	}
