@@ -39,7 +39,7 @@ func fixture(b *testing.B, n int) *Store {
 				tx.Bucket(bucketRevocations).FillPercent = 1
 				tx.Bucket(bucketExpiry).FillPercent = 1
 				for i := lo; i < min(lo+chunk, n); i++ {
-					if err := putRevocation(tx, kindToken, presentJTI(i), base.Add(time.Duration(i)*time.Millisecond)); err != nil {
+					if _, err := putRevocation(tx, kindToken, presentJTI(i), base.Add(time.Duration(i)*time.Millisecond), nil); err != nil {
 						return err
 					}
 				}

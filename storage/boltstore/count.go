@@ -23,11 +23,11 @@ func (s *Store) Count(ctx context.Context, key string, add int, now time.Time, w
 	if s.closed.Load() {
 		return 0, time.Time{}, closedError("count")
 	}
-	if err := core.CheckCount(key, add, window); err != nil {
-		return 0, time.Time{}, failed("count", err)
-	}
 	if !validID(key) {
 		return 0, time.Time{}, failed("count", ErrInvalidID)
+	}
+	if err := core.CheckCount(key, add, window); err != nil {
+		return 0, time.Time{}, failed("count", err)
 	}
 	var (
 		n   int

@@ -8,12 +8,20 @@
 //	defer store.Close()
 //	auth, err := core.New(store, ...)
 //
-// It passes core/storetest. Sessions are stored as versioned JSON records of the
-// package's own, so that the file format does not follow changes to core.Session;
-// revocations, and consumed sign-in states (Consume) apart from them, as an id and an
-// expiry, and the counters of throttles (Count) in a bucket of their own, as a key, the
-// end of the window and the count, with an index by expiry so that Purge reads only
-// what has expired, and a session index by user so that Sessions is a prefix scan.
+// It passes core/storetest. Sessions are stored as versioned binary records of the
+// package's own, so that the file format does not follow changes to core.Session (the
+// JSON records of files written before are read as they are); revocations, and
+// consumed sign-in states (Consume) apart from them, as an id and an expiry, and the
+// counters of throttles (Count) in a bucket of their own, as a key, the end of the
+// window and the count, with an index by expiry so that Purge reads only what has
+// expired, and a session index by user so that Sessions is a prefix scan.
+//
+// A logout (EndSession, EndSessions) deletes the session and revokes its id in one
+// transaction, and leaves the session's two index entries, which no answer reads once
+// the session is gone, to the Purge that deletes the revocation: at 100,000 sessions
+// deleting them at once was more than half the pages a logout wrote, while Purge
+// deletes thousands together. Until then, the lifetime of the session's access tokens
+// and at most a purge interval more, they take about 200 bytes per ended session.
 // Consume and Count's adds are transactions of the writer, like every write, durable
 // when they return; Count's reads (add 0) are read transactions and write nothing.
 //
@@ -73,8 +81,9 @@
 //
 // A file of an older layout gets the buckets it lacks when it is opened: one of the
 // first layout the bucket of consumed states and that of counters, one of the second
-// the bucket of counters. Versions of this package from before refuse the file from
-// then on.
+// the bucket of counters; one of the third, whose session records were JSON, only a
+// new version, as a session written from then on is a binary record. Versions of this
+// package from before refuse the file from then on.
 //
 // # What it does not do
 //

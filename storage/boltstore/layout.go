@@ -17,9 +17,11 @@ var (
 	// bucketRevocations maps kind ‖ id to the revocation's expiry (timeKey).
 	bucketRevocations = []byte("revocations")
 	// bucketExpiry indexes every revocation, session, consumed id and counter by when
-	// Purge may delete it: timeKey(expiry) ‖ kind ‖ id, with an empty value.
+	// Purge may delete it: timeKey(expiry) ‖ kind ‖ id, with an empty value, but for
+	// the revocation of an ended session, whose value names the index entries its
+	// session left (see endSession).
 	bucketExpiry = []byte("expiry")
-	// bucketSessions maps a session id to its record, JSON (see sessionRecord).
+	// bucketSessions maps a session id to its record (see encodeSession).
 	bucketSessions = []byte("sessions")
 	// bucketSubjects indexes sessions by user: subject ‖ 0 ‖ session id, empty value.
 	bucketSubjects = []byte("subjects")
@@ -37,17 +39,21 @@ var (
 		bucketConsumed, bucketCounters}
 
 	formatKey     = []byte("format")
-	formatVersion = []byte("3")
+	formatVersion = []byte("4")
 )
 
 // olderLayouts are the layouts Open upgrades, each with the buckets it lacked: Open
-// adds them, empty, and sets the current version, in one transaction.
+// adds them, empty, and sets the current version, in one transaction. Layout 4 has
+// the buckets of layout 3; it writes session records of version 3, binary, which
+// versions of this package from before cannot read: the version makes them refuse the
+// file at Open rather than fail on each session.
 var olderLayouts = []struct {
 	version []byte
 	lacks   [][]byte
 }{
 	{[]byte("1"), [][]byte{bucketConsumed, bucketCounters}},
 	{[]byte("2"), [][]byte{bucketCounters}},
+	{[]byte("3"), nil},
 }
 
 // Kinds of entry, the byte after the time in an expiry key and the first byte of a

@@ -229,12 +229,15 @@ func (p *importPlan) write(tx *bolt.Tx) (added [2][]string, err error) {
 		}
 	}
 	// The revocations in key order, and then the expiry index's changes in its own
-	// key order, as putRevocation makes them one by one.
+	// key order, as putRevocation makes them one by one: a moved entry keeps its value,
+	// the leftovers of an ended session (endSession).
 	revs, idx := tx.Bucket(bucketRevocations), tx.Bucket(bucketExpiry)
-	var unindex, index [][]byte
+	var unindex [][]byte
+	var index []indexEntry
 	for _, it := range p.revocations {
 		key, at := revocationKey(it.kind, it.id), timeKey(it.expires)
 		old := revs.Get(key)
+		var value []byte
 		switch {
 		case old == nil:
 			added[kindIndex(it.kind)] = append(added[kindIndex(it.kind)], it.id)
@@ -243,12 +246,14 @@ func (p *importPlan) write(tx *bolt.Tx) (added [2][]string, err error) {
 		case bytes.Compare(old, at) >= 0:
 			continue // the later expiry is there already
 		default:
-			unindex = append(unindex, expiryKey(old, it.kind, it.id))
+			oldKey := expiryKey(old, it.kind, it.id)
+			value = bytes.Clone(idx.Get(oldKey))
+			unindex = append(unindex, oldKey)
 		}
 		if err := revs.Put(key, at); err != nil {
 			return added, err
 		}
-		index = append(index, expiryKey(at, it.kind, it.id))
+		index = append(index, indexEntry{expiryKey(at, it.kind, it.id), value})
 	}
 	slices.SortFunc(unindex, bytes.Compare)
 	for _, k := range unindex {
@@ -256,14 +261,17 @@ func (p *importPlan) write(tx *bolt.Tx) (added [2][]string, err error) {
 			return added, err
 		}
 	}
-	slices.SortFunc(index, bytes.Compare)
-	for _, k := range index {
-		if err := idx.Put(k, nil); err != nil {
+	slices.SortFunc(index, func(a, b indexEntry) int { return bytes.Compare(a.key, b.key) })
+	for _, e := range index {
+		if err := idx.Put(e.key, e.value); err != nil {
 			return added, err
 		}
 	}
 	return added, nil
 }
+
+// indexEntry is an expiry index entry Import writes.
+type indexEntry struct{ key, value []byte }
 
 // putSession stores the session of it, replacing the one of the same id with its index
 // entries.

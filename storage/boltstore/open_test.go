@@ -285,9 +285,10 @@ func TestCompactTo(t *testing.T) {
 }
 
 // TestOlderLayoutsAreUpgraded opens files of layout 1, which had neither the bucket of
-// consumed ids nor that of counters, and of layout 2, which had no counters: Open adds
-// what is missing, once, and keeps everything else; a file that lacks buckets its
-// version had, or claims another layout, is refused.
+// consumed ids nor that of counters, of layout 2, which had no counters, and of layout
+// 3, which had every bucket and JSON session records: Open adds what is missing, once,
+// and keeps everything else; a file that lacks buckets its version had, or claims
+// another layout, a newer one included, is refused.
 func TestOlderLayoutsAreUpgraded(t *testing.T) {
 	// downgrade turns a closed store file into one without the buckets drop, claiming
 	// version v.
@@ -320,6 +321,7 @@ func TestOlderLayoutsAreUpgraded(t *testing.T) {
 	}{
 		{"1", []string{"consumed", "counters"}},
 		{"2", []string{"counters"}},
+		{"3", nil},
 	} {
 		t.Run("layout "+layout.version, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "old.db")
@@ -376,7 +378,10 @@ func TestOlderLayoutsAreUpgraded(t *testing.T) {
 		{"1", []string{"consumed"}}, // layout 1 had no counters either
 		{"1", []string{"counters"}},
 		{"3", []string{"counters"}},
+		{"4", []string{"counters"}},
 		{"", []string{"counters"}},
+		{"5", nil},
+		{"", nil},
 	} {
 		path := filepath.Join(t.TempDir(), fmt.Sprintf("bad-%d.db", i))
 		s, err := boltstore.Open(path)

@@ -61,18 +61,19 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 // whether more are due.
 func purgeChunkTx(tx *bolt.Tx, limit []byte) (n, tokens, sessions int, more bool, err error) {
 	// Collect first, delete after: deleting under a bbolt cursor can make it skip keys.
-	var due [][]byte
+	// The values are empty but for the leftovers of ended sessions (endSession).
+	var due, values [][]byte
 	c := tx.Bucket(bucketExpiry).Cursor()
-	for k, _ := c.First(); k != nil && bytes.Compare(k[:8], limit) <= 0; k, _ = c.Next() {
+	for k, v := c.First(); k != nil && bytes.Compare(k[:8], limit) <= 0; k, v = c.Next() {
 		if len(due) == purgeChunk {
 			more = true
 			break
 		}
-		due = append(due, bytes.Clone(k))
+		due, values = append(due, bytes.Clone(k)), append(values, bytes.Clone(v))
 	}
 	revs, idx, sess := tx.Bucket(bucketRevocations), tx.Bucket(bucketExpiry), tx.Bucket(bucketSessions)
 	consumed, counters := tx.Bucket(bucketConsumed), tx.Bucket(bucketCounters)
-	for _, k := range due {
+	for i, k := range due {
 		if len(k) < 10 {
 			return 0, 0, 0, false, fmt.Errorf("%w: expiry index key of %d bytes", ErrCorrupt, len(k))
 		}
@@ -92,6 +93,11 @@ func purgeChunkTx(tx *bolt.Tx, limit []byte) (n, tokens, sessions int, more bool
 					tokens++
 				} else {
 					sessions++
+				}
+			}
+			if len(values[i]) > 0 {
+				if err := deleteLeftovers(tx, string(id), values[i]); err != nil {
+					return 0, 0, 0, false, err
 				}
 			}
 		case kindConsumed:
@@ -116,6 +122,11 @@ func purgeChunkTx(tx *bolt.Tx, limit []byte) (n, tokens, sessions int, more bool
 				s, err := decodeSession(raw)
 				if err != nil {
 					return 0, 0, 0, false, err
+				}
+				if !bytes.Equal(timeKey(s.PurgeAt()), k[:8]) {
+					// An entry an ended session left (endSession), and a session
+					// stored under the same id since: not this one's entry.
+					break
 				}
 				if err := deleteSession(tx, string(id), s); err != nil {
 					return 0, 0, 0, false, err

@@ -31,7 +31,10 @@ func (s *Store) RevokeToken(ctx context.Context, jti string, exp time.Time) erro
 		return failed("revoke token", ErrInvalidID)
 	}
 	return s.update(ctx, "revoke token",
-		func(tx *bolt.Tx) error { return putRevocation(tx, kindToken, jti, exp) },
+		func(tx *bolt.Tx) error {
+			_, err := putRevocation(tx, kindToken, jti, exp, nil)
+			return err
+		},
 		func() { s.added(kindToken, jti) })
 }
 
@@ -63,25 +66,36 @@ func (s *Store) IsRevoked(ctx context.Context, jti, sid string) (bool, error) {
 }
 
 // putRevocation records in tx that id of kind is revoked until exp, or later if it is
-// already, and keeps the expiry index in step.
-func putRevocation(tx *bolt.Tx, kind byte, id string, exp time.Time) error {
+// already, and keeps the expiry index in step. The revocation's expiry index entry gets
+// left as its value (see endSession), unless it is revoked until exp or later already
+// or its entry notes leftovers of its own, which move with it; noted reports whether
+// left was noted, and if not the caller deletes what it names.
+func putRevocation(tx *bolt.Tx, kind byte, id string, exp time.Time, left []byte) (noted bool, err error) {
 	revs, idx := tx.Bucket(bucketRevocations), tx.Bucket(bucketExpiry)
 	key, at := revocationKey(kind, id), timeKey(exp)
+	value, noted := left, left != nil
 	if old := revs.Get(key); old != nil {
 		if len(old) != 8 {
-			return fmt.Errorf("%w: revocation of %q has a %d-byte expiry", ErrCorrupt, id, len(old))
+			return false, fmt.Errorf("%w: revocation of %q has a %d-byte expiry", ErrCorrupt, id, len(old))
 		}
 		if bytes.Compare(old, at) >= 0 {
-			return nil // the later expiry is there already
+			return false, nil // the later expiry is there already
 		}
-		if err := idx.Delete(expiryKey(old, kind, id)); err != nil {
-			return err
+		oldKey := expiryKey(old, kind, id)
+		if prev := idx.Get(oldKey); len(prev) > 0 {
+			value, noted = bytes.Clone(prev), false
+		}
+		if err := idx.Delete(oldKey); err != nil {
+			return false, err
 		}
 	}
 	if err := revs.Put(key, at); err != nil {
-		return err
+		return false, err
 	}
-	return idx.Put(expiryKey(at, kind, id), nil)
+	if err := idx.Put(expiryKey(at, kind, id), value); err != nil {
+		return false, err
+	}
+	return noted, nil
 }
 
 func validID(id string) bool { return id != "" && len(id) <= MaxIDLength }

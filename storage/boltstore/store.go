@@ -268,12 +268,18 @@ func (s *Store) initBuckets() error {
 	case len(present) < len(allBuckets):
 		return s.upgrade(present)
 	}
-	return s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(formatKey); !bytes.Equal(v, formatVersion) {
-			return fmt.Errorf("%w: layout version %q, want %q", ErrCorrupt, v, formatVersion)
-		}
+	var v []byte
+	err = s.db.View(func(tx *bolt.Tx) error {
+		v = bytes.Clone(tx.Bucket(bucketMeta).Get(formatKey))
 		return nil
 	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	case bytes.Equal(v, formatVersion):
+		return nil
+	}
+	return s.upgrade(present) // layout 3, which had every bucket, or refused
 }
 
 // upgrade turns a file of an older layout, which has the buckets present, into one of
@@ -303,6 +309,9 @@ func (s *Store) upgrade(present [][]byte) error {
 				}
 			}
 			return meta.Put(formatKey, formatVersion)
+		}
+		if len(missing) == 0 {
+			return fmt.Errorf("%w: layout version %q, want %q", ErrCorrupt, v, formatVersion)
 		}
 		return fmt.Errorf("%w: layout version %q without the buckets %q", ErrCorrupt, v, missing)
 	})

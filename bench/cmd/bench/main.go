@@ -118,28 +118,27 @@ func run(o options) error {
 	return nil
 }
 
-// durableWrites measures refreshes and logouts at each size, and sign-ins at the
-// largest, with the fdatasync latency of the same disk.
-func durableWrites(dir string, o options) ([]durable.Result, [2]time.Duration, error) {
-	var fsync [2]time.Duration
+// durableWrites measures refreshes, logouts and sign-ins at each size, then the time
+// Open takes on the file, with the fdatasync latency of the same disk.
+func durableWrites(dir string, o options) ([]durable.Result, [3]time.Duration, error) {
+	var fsync [3]time.Duration
 	var err error
-	for i, pages := range []int{1, 64} {
-		if fsync[i], err = durable.FsyncLatency(dir, pages, 100); err != nil {
+	for i, c := range []struct {
+		pages      int
+		contiguous bool
+	}{{1, false}, {64, false}, {256, true}} {
+		if fsync[i], err = durable.FsyncLatency(dir, c.pages, 100, c.contiguous); err != nil {
 			return nil, fsync, err
 		}
 	}
 	var out []durable.Result
-	for i, n := range o.sizes {
+	for _, n := range o.sizes {
 		log.Printf("durable writes: %d sessions on bbolt, %d clients", n, o.durableClnts)
 		bed, err := durable.Open(dir, n)
 		if err != nil {
 			return nil, fsync, err
 		}
-		ops := []func(int, time.Duration) (durable.Result, error){bed.Refreshes, bed.Logouts}
-		if i == len(o.sizes)-1 {
-			ops = append(ops, bed.SignIns)
-		}
-		for _, op := range ops {
+		for _, op := range []func(int, time.Duration) (durable.Result, error){bed.Refreshes, bed.Logouts, bed.SignIns} {
 			r, err := profiled(o.durableProf, n, func() (durable.Result, error) { return op(o.durableClnts, o.durableTime) })
 			if err != nil {
 				bed.Close()
@@ -147,6 +146,12 @@ func durableWrites(dir string, o options) ([]durable.Result, [2]time.Duration, e
 			}
 			out = append(out, r)
 		}
+		took, size, err := bed.OpenTime()
+		if err != nil {
+			bed.Close()
+			return nil, fsync, err
+		}
+		out = append(out, durable.Result{Op: "open", Sessions: n, Elapsed: took, Written: uint64(size)})
 		if err := bed.Close(); err != nil {
 			return nil, fsync, err
 		}

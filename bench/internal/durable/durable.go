@@ -4,8 +4,11 @@ package durable
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -125,6 +128,14 @@ func Open(dir string, n int) (*Bed, error) {
 	return b, nil
 }
 
+// newID is a session or token id as gatehouse makes them: 16 random bytes, 22
+// characters of base64url.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
 func identity(i int) core.Identity {
 	return core.Identity{Subject: fmt.Sprintf("https://accounts.google.com|%021d", i), Email: fmt.Sprintf("user%d@example.com", i), Name: "Ada Lovelace"}
 }
@@ -139,6 +150,30 @@ func importAll(s *boltstore.Store, entries []core.Entry) error {
 	return nil
 }
 
+// OpenTime closes the store and opens it again, as a restarted server does, and
+// returns how long Open took (the file is in the page cache: a cold start reads it
+// from the disk too) and the size of the file.
+func (b *Bed) OpenTime() (time.Duration, int64, error) {
+	if err := b.Store.Close(); err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	s, err := boltstore.Open(b.path, boltstore.WithPurgeInterval(0))
+	took := time.Since(start)
+	if err != nil {
+		return 0, 0, err
+	}
+	b.Store = s
+	if b.Auth, err = fixture.NewAuth(s, fixture.HMACKey()); err != nil {
+		return 0, 0, err
+	}
+	info, err := os.Stat(b.path)
+	if err != nil {
+		return 0, 0, err
+	}
+	return took, info.Size(), nil
+}
+
 // Close closes the store and removes its file.
 func (b *Bed) Close() error {
 	err := b.Store.Close()
@@ -146,13 +181,18 @@ func (b *Bed) Close() error {
 }
 
 // Logouts measures Auth.Logout (the session deleted and its id revoked, durably) from
-// clients goroutines for about d. It logs out a tenth of the sessions at a time, then
-// puts as many new ones in (not measured), so that the store keeps its size within 10%.
+// clients goroutines for about d. It logs out a tenth of the sessions at a time, drawn
+// at random (users log out whenever, not in the order they signed in: sessions signed
+// in one after another have neighbouring keys in the subject and expiry indexes, and
+// logging them out in that order measured half the bytes per commit of random ones),
+// then puts as many new ones in (not measured), so that the store keeps its size within
+// 10%.
 func (b *Bed) Logouts(clients int, d time.Duration) (Result, error) {
 	r := Result{Op: "logout", Sessions: len(b.sessions), Clients: clients}
 	per := max(clients, len(b.sessions)/10/clients*clients)
 	before := b.Store.Stats()
 	for r.Elapsed < d {
+		mrand.Shuffle(len(b.sessions), func(i, j int) { b.sessions[i], b.sessions[j] = b.sessions[j], b.sessions[i] })
 		round := b.sessions[len(b.sessions)-per:]
 		var next atomic.Int64
 		var failed atomic.Value
@@ -193,12 +233,14 @@ func (b *Bed) Logouts(clients int, d time.Duration) (Result, error) {
 }
 
 // refill replaces the logged-out sessions of round by new ones, made by hand from a
-// template (a logout needs no token), in one import.
+// template (a logout needs no token), in one import. Their ids are random, as
+// gatehouse's: ids in key order would put the next round's logouts on neighbouring
+// pages.
 func (b *Bed) refill(round []live) error {
 	entries := make([]core.Entry, len(round))
 	for i := range round {
 		s := b.template
-		s.ID = fmt.Sprintf("r%021d", b.serial) // 22 characters, as gatehouse's ids
+		s.ID, s.Current = newID(), newID()
 		s.Identity = identity(b.serial)
 		b.serial++
 		entries[i] = core.Entry{Kind: core.EntrySession, ID: s.ID, Session: &s}
@@ -289,31 +331,43 @@ func (b *Bed) SignIns(clients int, d time.Duration) (Result, error) {
 	return r, nil
 }
 
-// FsyncLatency is the median time, of n tries, of writing pages 4-KiB pages at
-// scattered offsets of a file in dir and fdatasync: the floor of a commit, which makes
-// two (its pages, then its meta page).
-func FsyncLatency(dir string, pages, n int) (time.Duration, error) {
+// FsyncLatency is the median time, of n tries, of writing pages 4-KiB pages and
+// fdatasync, at scattered offsets of a file in dir or, with contiguous, in one write:
+// the floor of a commit, which makes two (its pages, then its meta page). The file's
+// blocks are written once first, so that every try overwrites blocks on the disk, as a
+// commit of a store in use does: writes into a new sparse file are placed side by side
+// by the file system, and measured several times faster.
+func FsyncLatency(dir string, pages, n int, contiguous bool) (time.Duration, error) {
 	f, err := os.CreateTemp(dir, "fsync-*")
 	if err != nil {
 		return 0, err
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	page := make([]byte, 4096)
 	const span = 16384 // pages: a 64 MiB file
-	if err := f.Truncate(span * 4096); err != nil {
-		return 0, err
+	chunk := make([]byte, 1<<20)
+	for off := int64(0); off < span*4096; off += int64(len(chunk)) {
+		if _, err := f.WriteAt(chunk, off); err != nil {
+			return 0, err
+		}
 	}
 	if err := fdatasync(f); err != nil {
 		return 0, err
 	}
+	page, run := make([]byte, 4096), make([]byte, pages*4096)
 	times := make([]time.Duration, n)
 	for i := range times {
 		start := time.Now()
-		for p := range pages {
-			off := int64((i*pages+p)*7919%span) * 4096
-			if _, err := f.WriteAt(page, off); err != nil {
+		if contiguous {
+			if _, err := f.WriteAt(run, int64(i*7919%(span-pages))*4096); err != nil {
 				return 0, err
+			}
+		} else {
+			for p := range pages {
+				off := int64((i*pages+p)*7919%span) * 4096
+				if _, err := f.WriteAt(page, off); err != nil {
+					return 0, err
+				}
 			}
 		}
 		if err := fdatasync(f); err != nil {
