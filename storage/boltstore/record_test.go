@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -116,23 +117,7 @@ func TestFormatV1Fixture(t *testing.T) {
 	}
 
 	// Written again, the session is a version 3 record.
-	now := fixtureBase.Add(2 * time.Hour)
-	rotated, err := s.Rotate(ctx, core.Rotation{SessionID: "sid-1", Presented: "sid-1.rt2", Next: "sid-1.rt3",
-		Now: now, Grace: time.Minute, IdleTimeout: 7 * 24 * time.Hour, AccessExpiresAt: now.Add(16 * time.Minute)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := recordVersion(t, s, "sid-1"); v != sessionVersion {
-		t.Errorf("after Rotate the session record is of version %d, want %d", v, sessionVersion)
-	}
-	got, err = s.Session(ctx, "sid-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameSession(t, "Session(sid-1) after Rotate", got, rotated)
-	want.Previous, want.PreviousUntil, want.Current = "sid-1.rt2", now.Add(time.Minute), "sid-1.rt3"
-	want.LastUsedAt, want.IdleExpiresAt, want.AccessExpiresAt = now, now.Add(7*24*time.Hour), now.Add(16*time.Minute)
-	sameSession(t, "Session(sid-1) after Rotate", got, want)
+	rotateFixtureSession(t, s, want)
 
 	// Every expiry index entry came through: all four entries go, at their time.
 	if n, err := s.Purge(ctx, fixtureBase.Add(time.Hour)); err != nil || n != 2 {
@@ -168,6 +153,30 @@ func recordVersion(t *testing.T, s *Store, sid string) int {
 		return 1
 	}
 	return *fields.V
+}
+
+// rotateFixtureSession refreshes the fixture's sid-1, stored as want, and checks that it
+// is then a record of the current version, holding want with the rotation applied.
+func rotateFixtureSession(t *testing.T, s *Store, want *core.Session) {
+	t.Helper()
+	ctx := context.Background()
+	now := fixtureBase.Add(2 * time.Hour)
+	rotated, err := s.Rotate(ctx, core.Rotation{SessionID: "sid-1", Presented: "sid-1.rt2", Next: "sid-1.rt3",
+		Now: now, Grace: time.Minute, IdleTimeout: 7 * 24 * time.Hour, AccessExpiresAt: now.Add(16 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := recordVersion(t, s, "sid-1"); v != sessionVersion {
+		t.Errorf("after Rotate the session record is of version %d, want %d", v, sessionVersion)
+	}
+	got, err := s.Session(ctx, "sid-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSession(t, "Session(sid-1) after Rotate", got, rotated)
+	want.Previous, want.PreviousUntil, want.Current = "sid-1.rt2", now.Add(time.Minute), "sid-1.rt3"
+	want.LastUsedAt, want.IdleExpiresAt, want.AccessExpiresAt = now, now.Add(7*24*time.Hour), now.Add(16*time.Minute)
+	sameSession(t, "Session(sid-1) after Rotate", got, want)
 }
 
 // sameSession fails t unless got and want are equal, times compared as instants.
@@ -398,23 +407,7 @@ func TestFormatV3Fixture(t *testing.T) {
 		t.Errorf("Count(pw:alice, 0) = %d, %v, %v; want 3 until base+15m", n, end, err)
 	}
 
-	now := fixtureBase.Add(2 * time.Hour)
-	rotated, err := s.Rotate(ctx, core.Rotation{SessionID: "sid-1", Presented: "sid-1.rt2", Next: "sid-1.rt3",
-		Now: now, Grace: time.Minute, IdleTimeout: 7 * 24 * time.Hour, AccessExpiresAt: now.Add(16 * time.Minute)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := recordVersion(t, s, "sid-1"); v != sessionVersion {
-		t.Errorf("after Rotate the session record is of version %d, want %d", v, sessionVersion)
-	}
-	got, err = s.Session(ctx, "sid-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameSession(t, "Session(sid-1) after Rotate", got, rotated)
-	want.Previous, want.PreviousUntil, want.Current = "sid-1.rt2", now.Add(time.Minute), "sid-1.rt3"
-	want.LastUsedAt, want.IdleExpiresAt, want.AccessExpiresAt = now, now.Add(7*24*time.Hour), now.Add(16*time.Minute)
-	sameSession(t, "Session(sid-1) after Rotate", got, want)
+	rotateFixtureSession(t, s, want)
 
 	for _, step := range []struct {
 		at   time.Duration
