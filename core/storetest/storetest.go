@@ -4,6 +4,9 @@
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) core.Store { return memstore.New() })
 //	}
+//
+// A store that several processes share (a database, a Redis server) also runs
+// RunShared on two instances of one backend.
 package storetest
 
 import (

@@ -84,24 +84,11 @@ func TestClusterConformance(t *testing.T) {
 	})
 }
 
-func TestClusterPropagation(t *testing.T) {
-	a, b := clusterPair(t, sharedCluster(t))
-	testPropagation(t, a, b)
-}
-
-func TestClusterPropagationEndSessions(t *testing.T) {
-	a, b := clusterPair(t, sharedCluster(t))
-	testPropagationEndSessions(t, a, b)
-}
-
-func TestClusterRacesAcrossInstances(t *testing.T) {
-	a, b := clusterPair(t, sharedCluster(t))
-	testRacesAcrossInstances(t, a, b)
-}
-
-func TestClusterRefreshAcrossInstances(t *testing.T) {
-	a, b := clusterPair(t, sharedCluster(t))
-	testRefreshAcrossInstances(t, a, b)
+// TestClusterShared runs the two-instance suite on two stores of one prefix on the
+// cluster, each with its own cluster client.
+func TestClusterShared(t *testing.T) {
+	addrs := sharedCluster(t)
+	runShared(t, func(t *testing.T) (a, b *redisstore.Store) { return clusterPair(t, addrs) })
 }
 
 // The store's keys spread over every master, and Purge finds them on all of them.

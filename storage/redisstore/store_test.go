@@ -5,10 +5,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
-	"log/slog"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -61,207 +58,28 @@ func session(id, subject string) *core.Session {
 	}
 }
 
-func TestRotationRaceAcrossInstances(t *testing.T) {
-	a, b := pair(t, shared(t))
-	testRacesAcrossInstances(t, a, b)
+// TestShared runs the two-instance suite on two stores of one prefix on one Redis
+// server, each with its own client.
+func TestShared(t *testing.T) {
+	shared(t) // one SKIP for the suite, not one per case
+	runShared(t, func(t *testing.T) (a, b *redisstore.Store) { return pair(t, shared(t)) })
 }
 
-func testRacesAcrossInstances(t *testing.T, a, b *redisstore.Store) {
-	ctx := context.Background()
-	t.Run("One winner of 50", func(t *testing.T) {
-		for round := range 5 {
-			sid := fmt.Sprintf("sid-%d", round)
-			if err := a.CreateSession(ctx, session(sid, "alice")); err != nil {
-				t.Fatal(err)
+// runShared runs storetest.RunShared on the pairs newPair makes and checks that both
+// stores answered from their filters throughout: a store that stops trusting them
+// passes the suite by asking Redis every time.
+func runShared(t *testing.T, newPair func(t *testing.T) (a, b *redisstore.Store)) {
+	storetest.RunShared(t, func(t *testing.T) (core.Store, core.Store) {
+		a, b := newPair(t)
+		// Registered after the stores' Close, so run before it.
+		t.Cleanup(func() {
+			if !redisstore.FilterTrusted(a) || !redisstore.FilterTrusted(b) {
+				t.Errorf("an instance stopped trusting its filters during the test: A %v, B %v",
+					redisstore.FilterTrusted(a), redisstore.FilterTrusted(b))
 			}
-			const n = 50
-			var (
-				wg    sync.WaitGroup
-				start = make(chan struct{})
-				errs  = make([]error, n)
-			)
-			for i := range n {
-				s := a
-				if i%2 == 1 {
-					s = b
-				}
-				wg.Go(func() {
-					<-start
-					_, errs[i] = s.Rotate(ctx, core.Rotation{
-						SessionID: sid, Presented: sid + ".rt1", Next: fmt.Sprintf("%s.rt2-%02d", sid, i),
-						Now: future.Add(time.Hour), IdleTimeout: time.Hour, AccessExpiresAt: future.Add(time.Hour),
-					})
-				})
-			}
-			close(start)
-			wg.Wait()
-			winner := -1
-			for i, err := range errs {
-				switch {
-				case err == nil && winner >= 0:
-					t.Fatalf("round %d: rotations %d and %d both won", round, winner, i)
-				case err == nil:
-					winner = i
-				case !errors.Is(err, core.ErrRefreshReused):
-					t.Fatalf("round %d: rotation %d: %v, want %v", round, i, err, core.ErrRefreshReused)
-				}
-			}
-			if winner < 0 {
-				t.Fatalf("round %d: no rotation won", round)
-			}
-			got, err := b.Session(ctx, sid)
-			if err != nil || got == nil || got.Current != fmt.Sprintf("%s.rt2-%02d", sid, winner) {
-				t.Fatalf("round %d: session on B = %+v, %v; want the winner's token", round, got, err)
-			}
-		}
+		})
+		return a, b
 	})
-
-	t.Run("One consumer of 50", func(t *testing.T) {
-		// A sign-in state whose callback arrives 50 times at once, on two instances:
-		// exactly one of them gets past the state check.
-		for round := range 5 {
-			id := fmt.Sprintf("state:%d", round)
-			const n = 50
-			var (
-				wg    sync.WaitGroup
-				start = make(chan struct{})
-				wins  atomic.Int32
-				errs  = make([]error, n)
-			)
-			for i := range n {
-				s := a
-				if i%2 == 1 {
-					s = b
-				}
-				wg.Go(func() {
-					<-start
-					ok, err := s.Consume(ctx, id, future.Add(10*time.Minute))
-					errs[i] = err
-					if ok {
-						wins.Add(1)
-					}
-				})
-			}
-			close(start)
-			wg.Wait()
-			if err := errors.Join(errs...); err != nil {
-				t.Fatalf("round %d: %v", round, err)
-			}
-			if got := wins.Load(); got != 1 {
-				t.Fatalf("round %d: %d of %d concurrent Consume calls got true, want 1", round, got, n)
-			}
-		}
-	})
-
-	t.Run("No add lost of 50", func(t *testing.T) {
-		// 50 failed sign-ins at once, half on each instance, the first of them starting
-		// the window: the counter holds all 50, each add saw a count of its own, and
-		// both instances read the same.
-		key := "pw:ip:192.0.2.50"
-		const n = 50
-		var (
-			wg     sync.WaitGroup
-			start  = make(chan struct{})
-			errs   = make([]error, n)
-			counts = make([]int, n)
-		)
-		for i := range n {
-			s := a
-			if i%2 == 1 {
-				s = b
-			}
-			wg.Go(func() {
-				<-start
-				var end time.Time
-				counts[i], end, errs[i] = s.Count(ctx, key, 1, future, 15*time.Minute)
-				if errs[i] == nil && !end.Equal(future.Add(15*time.Minute)) {
-					errs[i] = fmt.Errorf("add %d: window end %v, want %v", i, end, future.Add(15*time.Minute))
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(counts)
-		for i, c := range counts {
-			if c != i+1 {
-				t.Fatalf("the concurrent adds saw counts %v, want each of 1 to %d once", counts, n)
-			}
-		}
-		for _, s := range []*redisstore.Store{a, b} {
-			if got, end, err := s.Count(ctx, key, 0, future.Add(time.Minute), time.Minute); err != nil || got != n ||
-				!end.Equal(future.Add(15*time.Minute)) {
-				t.Errorf("Count(%s, 0) = %d, %v, %v; want %d, %v", key, got, end, err, n, future.Add(15*time.Minute))
-			}
-		}
-	})
-
-	t.Run("Logout racing a refresh", func(t *testing.T) {
-		// EndSession on one instance, Rotate on the other: the session ends up deleted
-		// and revoked on both, and the revocation covers what the rotation allowed.
-		for i := range 20 {
-			sid := fmt.Sprintf("sid-end-%d", i)
-			if err := a.CreateSession(ctx, session(sid, "bob")); err != nil {
-				t.Fatal(err)
-			}
-			var (
-				wg     sync.WaitGroup
-				start  = make(chan struct{})
-				rotErr error
-				ended  *core.Session
-			)
-			wg.Go(func() {
-				<-start
-				_, rotErr = b.Rotate(ctx, core.Rotation{
-					SessionID: sid, Presented: sid + ".rt1", Next: sid + ".rt2",
-					Now: future.Add(time.Minute), AccessExpiresAt: future.Add(time.Hour),
-				})
-			})
-			wg.Go(func() { <-start; ended, _ = a.EndSession(ctx, sid) })
-			close(start)
-			wg.Wait()
-			if ended == nil {
-				t.Fatalf("%s: EndSession returned no session", sid)
-			}
-			if rotErr == nil && !ended.AccessExpiresAt.Equal(future.Add(time.Hour)) {
-				t.Errorf("%s: rotation won but the revocation lasts until %v", sid, ended.AccessExpiresAt)
-			}
-			for _, s := range []*redisstore.Store{a, b} {
-				if got, _ := s.Session(ctx, sid); got != nil {
-					t.Errorf("%s: session still stored", sid)
-				}
-				waitFor(t, time.Second, sid+" revoked on both", func() bool {
-					ok, err := s.IsRevoked(ctx, "", sid)
-					return err == nil && ok
-				})
-			}
-		}
-	})
-}
-
-// TestConcurrentRefreshAcrossInstances: two instances of an app, each its own core.Auth
-// over its own store of one Redis prefix, get 50 refreshes of one refresh token at
-// once, half each: exactly one succeeds, every other one is invalid_grant (never a store
-// failure), and the reuse ends the session on both instances, the winner's new tokens
-// included (SECURITY 34).
-func TestConcurrentRefreshAcrossInstances(t *testing.T) {
-	a, b := pair(t, shared(t))
-	testRefreshAcrossInstances(t, a, b)
-}
-
-func testRefreshAcrossInstances(t *testing.T, a, b *redisstore.Store) {
-	quiet := core.WithLogger(slog.New(slog.DiscardHandler))
-	authA, err := core.New(a, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	authB, err := core.New(b, quiet) // the signing key A generated, from Redis
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.RefreshRace(t, 5, authA, authB)
 }
 
 func TestPrefixIsolation(t *testing.T) {
