@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -104,3 +105,25 @@ func (ad Adapter) Authenticate(ex Exchange) (*Claims, error) {
 // Bearer realm="…", plus error="invalid_token" and error_description when a token was
 // presented and refused.
 func (ad Adapter) WriteError(ex Exchange, err error) { ad.a.writeError(ex, err) }
+
+// RelativePrefix is where, relative to a router group at base (a path such as "/api";
+// "" or "/" for the root), the routes must be registered for them to be at Auth.Prefix,
+// where the sign-in's redirect URI and every link core builds say they are. A prefix
+// that does not lie under base cannot be reached from the group: the error says to build
+// the Auth with WithRoutePrefix(base + prefix); an adapter adds how to mount at the root.
+func (ad Adapter) RelativePrefix(base string) (string, error) {
+	prefix := ad.a.cfg.web.prefix
+	b := strings.TrimRight(base, "/")
+	if b != "" && b[0] != '/' {
+		b = "/" + b
+	}
+	switch {
+	case b == "":
+		return prefix, nil
+	case prefix == b || strings.HasPrefix(prefix, b+"/"):
+		return prefix[len(b):], nil
+	}
+	return "", fmt.Errorf("%w: a group at %s would serve the auth routes under %s, "+
+		"but the sign-in's redirect URI and every link core builds say %s: "+
+		"build the Auth with core.WithRoutePrefix(%q) to keep them in the group", ErrConfig, base, b+prefix, prefix, b+prefix)
+}

@@ -39,7 +39,7 @@ func Mount(r fiber.Router, auth *core.Auth) {
 	prefix := auth.Prefix()
 	rel := prefix
 	if g, ok := r.(*fiber.Group); ok {
-		rel = relativePrefix(g.Prefix, prefix)
+		rel = relativePrefix(auth, g.Prefix)
 	}
 	if app := appOf(r); app != nil {
 		checkMounted(app, prefix)
@@ -55,23 +55,14 @@ func Mount(r fiber.Router, auth *core.Auth) {
 	}
 }
 
-// relativePrefix is where, relative to a group at base, the routes must go to be at
-// prefix; it panics when prefix is not under base.
-func relativePrefix(base, prefix string) string {
-	b := strings.TrimRight(base, "/")
-	if b != "" && b[0] != '/' {
-		b = "/" + b
+// relativePrefix is where, relative to a group at base, the routes of auth must go
+// (core's Adapter.RelativePrefix); it panics when the prefix is not under base.
+func relativePrefix(auth *core.Auth, base string) string {
+	rel, err := auth.Adapter().RelativePrefix(base)
+	if err != nil {
+		panic("fiberauth: Mount: " + err.Error() + ", or Mount on the app")
 	}
-	switch {
-	case b == "":
-		return prefix
-	case prefix == b || strings.HasPrefix(prefix, b+"/"):
-		return prefix[len(b):]
-	}
-	panic(fmt.Sprintf("fiberauth: Mount on a group at %s would serve the auth routes under %s, "+
-		"but the sign-in's redirect URI and every link core builds say %s: "+
-		"build the Auth with core.WithRoutePrefix(%q) to keep them in the group, "+
-		"or Mount on the app", base, b+prefix, prefix, b+prefix))
+	return rel
 }
 
 // appOf is the app r registers on: r itself, or a group's, which Fiber keeps in the

@@ -2,7 +2,6 @@ package ginauth
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/core"
 	"github.com/gin-gonic/gin"
@@ -36,7 +35,7 @@ func Mount(r gin.IRouter, auth *core.Auth) {
 	}
 	rel := prefix
 	if g != nil {
-		rel = relativePrefix(g.BasePath(), prefix)
+		rel = relativePrefix(auth, g.BasePath())
 		for _, h := range g.Handlers {
 			if isGuard(h) {
 				panic(fmt.Sprintf("ginauth: Mount: the router at %s already has ginauth.Require or "+
@@ -55,18 +54,12 @@ func Mount(r gin.IRouter, auth *core.Auth) {
 	}
 }
 
-// relativePrefix is where, relative to a group at base, the routes must go to be at
-// prefix; it panics when prefix is not under base.
-func relativePrefix(base, prefix string) string {
-	b := strings.TrimRight(base, "/")
-	switch {
-	case b == "":
-		return prefix
-	case prefix == b || strings.HasPrefix(prefix, b+"/"):
-		return prefix[len(b):]
+// relativePrefix is where, relative to a group at base, the routes of auth must go
+// (core's Adapter.RelativePrefix); it panics when the prefix is not under base.
+func relativePrefix(auth *core.Auth, base string) string {
+	rel, err := auth.Adapter().RelativePrefix(base)
+	if err != nil {
+		panic("ginauth: Mount: " + err.Error() + ", or Mount on the engine")
 	}
-	panic(fmt.Sprintf("ginauth: Mount on a group at %s would serve the auth routes under %s, "+
-		"but the sign-in's redirect URI and every link core builds say %s: "+
-		"build the Auth with core.WithRoutePrefix(%q) to keep them in the group, "+
-		"or Mount on the engine", base, b+prefix, prefix, b+prefix))
+	return rel
 }
