@@ -255,12 +255,15 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*Claims, error) 
 func (a *Auth) authenticate(ctx context.Context, token string, now time.Time) (*Claims, error) {
 	ks := a.keys(now)
 	c, hit := a.cache.get(token, ks, now)
+	var e *cached // the entry for a token verified now, its claims and all in one
 	if !hit {
 		w, raw, err := a.parseWith(ks, now, token, accessToken, a.cfg.audience)
 		if err != nil {
 			return nil, err
 		}
-		c = w.claims(raw)
+		e = &cached{claims: w.claims(raw), keys: ks}
+		e.until = e.claims.ExpiresAt.Add(a.cfg.leeway)
+		c = &e.claims
 	}
 	revoked, err := a.store.IsRevoked(ctx, c.ID, c.SessionID)
 	if err != nil {
@@ -269,8 +272,8 @@ func (a *Auth) authenticate(ctx context.Context, token string, now time.Time) (*
 	if revoked {
 		return nil, ErrTokenRevoked
 	}
-	if !hit && a.cache != nil {
-		a.cache.put(token, &cached{claims: c, until: c.ExpiresAt.Add(a.cfg.leeway), keys: ks})
+	if e != nil && a.cache != nil {
+		a.cache.put(token, e)
 	}
 	// The caller gets its own copy: the cached claims must not change under others.
 	own := *c
@@ -278,23 +281,22 @@ func (a *Auth) authenticate(ctx context.Context, token string, now time.Time) (*
 }
 
 // parse verifies a token of kind and its registered claims.
-func (a *Auth) parse(token string, kind tokenKind, aud string) (*wireClaims, []byte, error) {
+func (a *Auth) parse(token string, kind tokenKind, aud string) (wireClaims, string, error) {
 	now := a.cfg.now()
 	return a.parseWith(a.keys(now), now, token, kind, aud)
 }
 
 // parseWith is parse with the keys and the time already looked up.
-func (a *Auth) parseWith(ks *keyset, now time.Time, token string, kind tokenKind, aud string) (*wireClaims, []byte, error) {
-	raw, err := ks.ring.verify(token, kind)
+func (a *Auth) parseWith(ks *keyset, now time.Time, token string, kind tokenKind, aud string) (w wireClaims, raw string, err error) {
+	raw, err = ks.ring.verify(token, kind)
 	if err != nil {
-		return nil, nil, err
+		return wireClaims{}, "", err
 	}
-	w := new(wireClaims)
-	if err := decodeClaims(raw, w); err != nil {
-		return nil, nil, fmt.Errorf("%w: claims", ErrMalformedToken)
+	if err := decodeClaims(raw, &w); err != nil {
+		return wireClaims{}, "", fmt.Errorf("%w: claims", ErrMalformedToken)
 	}
 	if err := w.validate(now, a.cfg.issuer, aud, a.cfg.leeway); err != nil {
-		return nil, nil, err
+		return wireClaims{}, "", err
 	}
 	return w, raw, nil
 }

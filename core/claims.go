@@ -27,7 +27,7 @@ type Claims struct {
 	Roles     []string // the "roles" claim (RFC 9068 §2.2.3.1), nil when none
 	Scopes    []string // the "scope" claim split on spaces (RFC 9068 §2.2.3), nil when none
 
-	raw []byte // the payload, for Get and Decode
+	raw string // the payload, for Get and Decode
 }
 
 // HasRole reports whether the token grants role. A nil Claims, as an optional route
@@ -41,7 +41,7 @@ func (c *Claims) HasScope(scope string) bool { return c != nil && slices.Contain
 // whether the token has it. Custom claims added by WithClaims are read this way.
 func (c *Claims) Get(name string) (any, bool) {
 	var m map[string]any
-	if json.Unmarshal(c.raw, &m) != nil {
+	if json.Unmarshal([]byte(c.raw), &m) != nil {
 		return nil, false
 	}
 	v, ok := m[name]
@@ -49,7 +49,7 @@ func (c *Claims) Get(name string) (any, bool) {
 }
 
 // Decode unmarshals the whole payload into v, for apps with a struct of their own claims.
-func (c *Claims) Decode(v any) error { return json.Unmarshal(c.raw, v) }
+func (c *Claims) Decode(v any) error { return json.Unmarshal([]byte(c.raw), v) }
 
 // CustomClaims unmarshals the whole payload into a T, for apps with a struct of their
 // own claims (WithClaims): the typed form of Decode. encoding/json fills T's fields by
@@ -61,7 +61,7 @@ func CustomClaims[T any](c *Claims) (T, error) {
 	if c == nil {
 		return v, fmt.Errorf("%w: no claims", ErrNoToken)
 	}
-	if err := json.Unmarshal(c.raw, &v); err != nil {
+	if err := json.Unmarshal([]byte(c.raw), &v); err != nil {
 		return v, fmt.Errorf("gatehouse: custom claims: %w", err)
 	}
 	return v, nil
@@ -220,8 +220,8 @@ func (w *wireClaims) validate(now time.Time, iss, aud string, leeway time.Durati
 	return nil
 }
 
-func (w *wireClaims) claims(raw []byte) *Claims {
-	c := &Claims{
+func (w *wireClaims) claims(raw string) Claims {
+	c := Claims{
 		Issuer: w.Iss, Subject: w.Sub, Audience: slices.Clip(w.Aud),
 		ExpiresAt: time.Unix(w.Exp, 0), IssuedAt: time.Unix(w.Iat, 0),
 		ID: w.Jti, SessionID: w.Sid, Email: w.Email, Name: w.Name, raw: raw,

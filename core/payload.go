@@ -43,9 +43,9 @@ const (
 //
 // It reads the payload once, without reflection; custom claims are skipped, checked
 // only for being well-formed JSON, and read later through Claims.Get or Decode.
-func decodeClaims(b []byte, w *wireClaims) error {
-	// One copy of the payload; every string read from it is a substring of the copy.
-	d := scanner{s: string(b)}
+// Every string it fills in w is a substring of payload.
+func decodeClaims(payload string, w *wireClaims) error {
+	d := scanner{s: payload}
 	var seen int
 	var custom []string // names of custom claims, for the duplicate check
 	d.space()

@@ -56,7 +56,7 @@ type cacheShard struct {
 // cached is one verified token: its claims, until when they hold (exp plus leeway),
 // and the keys it was verified with.
 type cached struct {
-	claims *Claims
+	claims Claims
 	until  time.Time
 	keys   *keyset
 }
@@ -86,7 +86,7 @@ func (c *tokenCache) get(token string, keys *keyset, now time.Time) (*Claims, bo
 	if e == nil || e.keys != keys || !now.Before(e.until) {
 		return nil, false
 	}
-	return e.claims, true
+	return &e.claims, true
 }
 
 // put remembers a verified token in the place of the shard's oldest: a ring, so the

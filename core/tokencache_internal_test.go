@@ -11,7 +11,7 @@ func TestTokenCacheBounded(t *testing.T) {
 	ks := &keyset{}
 	c := newTokenCache(64)
 	for i := range 1000 {
-		c.put(fmt.Sprintf("token-%d", i), &cached{claims: &Claims{}, until: now.Add(time.Hour), keys: ks})
+		c.put(fmt.Sprintf("token-%d", i), &cached{claims: Claims{}, until: now.Add(time.Hour), keys: ks})
 	}
 	n := 0
 	for i := range c.shards {

@@ -101,70 +101,128 @@ func (kr *keyring) sign(kind tokenKind, payload []byte) (string, error) {
 }
 
 // verify checks the structure and the signature of token and that it is of kind, and
-// returns its decoded payload. Nothing of the payload is read before the signature is
-// known to be good, so a tampered token is always reported as a bad signature.
-func (kr *keyring) verify(token string, kind tokenKind) ([]byte, error) {
+// returns its decoded payload. A byte outside the base64url alphabet makes the token
+// malformed before anything else is said of it; nothing of the payload is read before
+// the signature is known to be good, so a tampered token is always reported as a bad
+// signature.
+func (kr *keyring) verify(token string, kind tokenKind) (string, error) {
 	if len(token) > MaxTokenSize {
-		return nil, ErrTokenTooLarge
+		return "", ErrTokenTooLarge
 	}
-	dot1, dot2, ok := split(token)
-	if !ok {
-		return nil, fmt.Errorf("%w: not a compact JWS", ErrMalformedToken)
+	dot1 := strings.IndexByte(token, '.')
+	if dot1 < 0 {
+		return "", errNotJWS
 	}
-	kh, known := kr.headers[token[:dot1]]
+	dot2 := strings.IndexByte(token[dot1+1:], '.') + dot1 + 1
+	if dot2 == dot1 || strings.IndexByte(token[dot2+1:], '.') >= 0 {
+		return "", errNotJWS // two parts, or a fourth (JWE has five)
+	}
+	kh, known := kr.headers[token[:dot1]] // an exact match is of the alphabet
 	if !known {
-		return nil, kr.explainHeader(token[:dot1])
+		if !base64url(token[:dot1]) || !base64url(token[dot1+1:dot2]) || !base64url(token[dot2+1:]) {
+			return "", errNotJWS
+		}
+		return "", kr.explainHeader(token[:dot1])
 	}
-	if kh.kind != kind {
-		return nil, ErrWrongTokenType
+	// The signature goes to golang-jwt through an interface, so its buffer is on the
+	// heap whatever it is: it is made of the exact size.
+	sig := make([]byte, b64.DecodedLen(len(token)-dot2-1))
+	sigDec := decodeB64(sig, token[dot2+1:])
+	enc := token[dot1+1 : dot2]
+	var buf [1024]byte
+	payload := buf[:]
+	if n := b64.DecodedLen(len(enc)); n <= len(buf) {
+		payload = buf[:n]
+	} else {
+		payload = make([]byte, n)
 	}
-	var sigBuf [512]byte
-	sig := sigBuf[:]
-	if n := b64.DecodedLen(len(token) - dot2 - 1); n > len(sig) {
-		sig = make([]byte, n)
-	}
-	n, err := b64.Decode(sig, []byte(token[dot2+1:]))
-	if err != nil || !kh.key.verify(token[:dot2], sig[:n]) {
-		return nil, ErrBadSignature
-	}
-	payload := make([]byte, b64.DecodedLen(dot2-dot1-1))
-	n, err = b64.Decode(payload, []byte(token[dot1+1:dot2]))
-	if err != nil {
+	payloadDec := decodeB64(payload, enc)
+	switch {
+	case sigDec == b64Alphabet || payloadDec == b64Alphabet:
+		return "", errNotJWS
+	case kh.kind != kind:
+		return "", ErrWrongTokenType
+	case sigDec != b64OK || !kh.key.verify(token[:dot2], sig):
+		return "", ErrBadSignature
+	case payloadDec != b64OK:
 		// Signed by us yet not canonical base64: we never produce that.
-		return nil, fmt.Errorf("%w: payload encoding", ErrMalformedToken)
+		return "", fmt.Errorf("%w: payload encoding", ErrMalformedToken)
 	}
-	return payload[:n], nil
+	return string(payload), nil
 }
 
-// split finds the two dots of a compact JWS and checks that every other byte is of the
-// base64url alphabet: Go's decoder skips CR and LF, which would give one token several
-// spellings, and a fifth part (JWE) or a third dot is refused here too.
-func split(token string) (dot1, dot2 int, ok bool) {
-	dot1, dot2 = -1, -1
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		switch {
-		case c == '.':
-			switch {
-			case dot1 < 0:
-				dot1 = i
-			case dot2 < 0:
-				dot2 = i
-			default:
-				return 0, 0, false
-			}
-		case !b64url[c]:
-			return 0, 0, false
+// errNotJWS is every token verify finds not to be compact JWS in base64url.
+var errNotJWS = fmt.Errorf("%w: not a compact JWS", ErrMalformedToken)
+
+// What decodeB64 found.
+const (
+	b64OK       = iota
+	b64Alphabet // a byte outside the base64url alphabet
+	b64Strict   // a length that leaves one character over, or bits set beyond the data
+)
+
+// decodeB64 decodes src, unpadded base64url, into dst of exactly
+// b64.DecodedLen(len(src)) bytes. It refuses what b64 (Strict) refuses, but also CR
+// and LF, which Go's decoder skips and which would give one token several spellings;
+// and it reads the token string without the copy that b64.Decode's []byte would take.
+func decodeB64(dst []byte, src string) int {
+	if len(dst) != len(src)*6/8 {
+		return b64Strict
+	}
+	var bad byte // the high bit set if any byte is outside the alphabet
+	i, j := 0, 0
+	for ; i+4 <= len(src); i, j = i+4, j+3 {
+		a, b, c, d := b64val[src[i]], b64val[src[i+1]], b64val[src[i+2]], b64val[src[i+3]]
+		bad |= a | b | c | d
+		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
+		dst[j], dst[j+1], dst[j+2] = byte(v>>16), byte(v>>8), byte(v)
+	}
+	var rest uint32 // the bits of the last, partial group beyond the data
+	switch len(src) - i {
+	case 1:
+		bad |= b64val[src[i]]
+		rest = 1 // one character over: never valid
+	case 2:
+		a, b := b64val[src[i]], b64val[src[i+1]]
+		bad |= a | b
+		v := uint32(a)<<6 | uint32(b)
+		dst[j], rest = byte(v>>4), v&0xf
+	case 3:
+		a, b, c := b64val[src[i]], b64val[src[i+1]], b64val[src[i+2]]
+		bad |= a | b | c
+		v := uint32(a)<<12 | uint32(b)<<6 | uint32(c)
+		dst[j], dst[j+1], rest = byte(v>>10), byte(v>>2), v&0x3
+	}
+	switch {
+	case bad&0x80 != 0:
+		return b64Alphabet
+	case rest != 0:
+		return b64Strict
+	}
+	return b64OK
+}
+
+// base64url reports whether every byte of s is of the base64url alphabet.
+func base64url(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b64val[s[i]]&0x80 != 0 {
+			return false
 		}
 	}
-	return dot1, dot2, dot2 > 0
+	return true
 }
 
-var b64url = func() (t [256]bool) {
-	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
-		t[c] = true
+const b64alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// b64val is what each byte is worth in base64url, 0xff for a byte outside it.
+var b64val = func() (val [256]byte) {
+	for i := range val {
+		val[i] = 0xff
 	}
-	return t
+	for i, c := range b64alphabet {
+		val[c] = byte(i)
+	}
+	return val
 }()
 
 // explainHeader says why an encoded header is not one of ours.
