@@ -8,11 +8,15 @@ import (
 )
 
 // Exchange is one HTTP request and its response as core's routes and middleware see
-// them; adapters implement it (see Adapter). Each adapter implements it for its framework in a few lines and holds no auth
-// logic of its own; core/authtest runs the same cases through every adapter.
+// them; adapters implement it (see Adapter). Each adapter implements it for its
+// framework in a few lines and holds no auth logic of its own; core/authtest runs the
+// same cases through every adapter.
 //
 // Everything an Exchange returns must stay valid after the handler returns (fasthttp
-// reuses its buffers: an adapter for it copies).
+// reuses its buffers: an adapter for it copies). Such an adapter may also give the
+// method TransientHeader(name string) string, Header without the copy, valid only until
+// the handler returns: core then reads the Bearer token through it, sparing a copy of
+// the token on every request, and copies the token when it keeps it.
 type Exchange interface {
 	// Context is the request's context.
 	Context() context.Context
@@ -51,6 +55,14 @@ type Exchange interface {
 	// Write sends the status and body; headers set after it are lost. It is called at
 	// most once per exchange.
 	Write(status int, body []byte)
+}
+
+// transientHeaders is what an Exchange over a framework that reuses request memory
+// (Fiber) may also have: TransientHeader is Header without the copy, its value valid
+// only until the request's handler returns. Core reads the Bearer token through it on
+// every authenticated request, and copies what it keeps.
+type transientHeaders interface {
+	TransientHeader(name string) string
 }
 
 // Route is one auth route: its method, its path below the mount prefix with {name}

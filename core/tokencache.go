@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 )
@@ -90,8 +91,11 @@ func (c *tokenCache) get(token string, keys *keyset, now time.Time) (*Claims, bo
 }
 
 // put remembers a verified token in the place of the shard's oldest: a ring, so the
-// bound holds whatever the traffic and a miss costs the same when the cache is full.
+// bound holds whatever the traffic and a miss costs the same when the cache is full. It
+// keeps a copy of token: the caller's may be a framework's buffer (see
+// transientHeaders), which the next request overwrites.
 func (c *tokenCache) put(token string, e *cached) {
+	token = strings.Clone(token)
 	s := c.shard(token)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestTokenCacheBounded(t *testing.T) {
@@ -32,5 +33,23 @@ func TestTokenCacheBounded(t *testing.T) {
 	var off *tokenCache
 	if _, ok := off.get("token-999", ks, now); ok {
 		t.Error("a nil cache hit")
+	}
+}
+
+// TestTokenCacheKeepsItsOwnKey: the token put receives may live in a framework's
+// buffer (see transientHeaders) that the next request overwrites; the cache must hold
+// a copy, or its key would change under it.
+func TestTokenCacheKeepsItsOwnKey(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	ks := &keyset{}
+	c := newTokenCache(8)
+	buf := []byte("token-a")
+	c.put(unsafe.String(&buf[0], len(buf)), &cached{claims: Claims{Subject: "a"}, until: now.Add(time.Hour), keys: ks})
+	copy(buf, "token-b") // the next request on the connection
+	if got, ok := c.get("token-a", ks, now); !ok || got.Subject != "a" {
+		t.Errorf(`get("token-a") = %+v, %v; want the claims put for it`, got, ok)
+	}
+	if got, ok := c.get("token-b", ks, now); ok {
+		t.Errorf(`get("token-b") = %+v; want nothing, it was never put`, got)
 	}
 }

@@ -161,9 +161,16 @@ func nonEmpty(s string) bool { return s != "" }
 // header and in the access cookie.
 var errTokenTwice = fmt.Errorf("%w: access token both in the Authorization header and in a cookie", ErrInvalidRequest)
 
-// bearerToken is the token of the request's Authorization header (Bearer scheme).
+// bearerToken is the token of the request's Authorization header (Bearer scheme), read
+// without a copy when the Exchange offers that (see Exchange): it is only verified or
+// looked up, and the token cache keeps a copy of its own.
 func bearerToken(ex Exchange) (string, error) {
-	h := ex.Header("Authorization")
+	var h string
+	if t, ok := ex.(transientHeaders); ok {
+		h = t.TransientHeader("Authorization")
+	} else {
+		h = ex.Header("Authorization")
+	}
 	if h == "" {
 		return "", ErrNoToken
 	}

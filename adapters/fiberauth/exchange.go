@@ -27,6 +27,10 @@ func (e exchange) Method() string { return strings.Clone(e.c.Method()) }
 
 func (e exchange) Header(name string) string { return strings.Clone(e.c.Get(name)) }
 
+// TransientHeader is Header without the copy, for core's Bearer token read (see
+// core.Exchange): valid only until the handler returns.
+func (e exchange) TransientHeader(name string) string { return e.c.Get(name) }
+
 func (e exchange) Query(name string) string { return strings.Clone(e.c.Query(name)) }
 
 // PathValue decodes the segment as net/http and Gin do, unless Fiber's UnescapePath
