@@ -16,9 +16,9 @@ const DefaultTokenCache = 10_000
 // DefaultTokenCache). A client sends the same access token with every request for its
 // whole lifetime; once one has been verified, its signature and claims are not checked
 // again: a request with it costs a map look-up, the exp check and the revocation check,
-// which still runs every time. An entry is keyed by the whole token (no hash stands in
-// for it), never outlives the token's exp, and is dropped when the keys change (a
-// scheduled rotation). The memory bound is about n times the size of a token and its
+// which still runs every time. An entry is found by a hash of the token and holds the
+// whole token, compared in full (two tokens never share an entry), never outlives the
+// token's exp, and is dropped when the keys change (a scheduled rotation). The memory bound is about n times the size of a token and its
 // claims.
 func WithTokenCache(n int) Option {
 	return func(c *config) error {
@@ -41,7 +41,10 @@ func WithoutTokenCache() Option {
 // cacheShards spreads the cache over locks, so that concurrent requests rarely wait.
 const cacheShards = 32
 
-// tokenCache remembers verified access tokens.
+// tokenCache remembers verified access tokens. An entry is found by a 64-bit hash of
+// its token (one hash per request, and a map the collector need not read the keys of)
+// and holds the token itself, compared in full: two tokens with one hash never share
+// an entry's claims; the later one takes the entry.
 type tokenCache struct {
 	seed   maphash.Seed
 	shards [cacheShards]cacheShard
@@ -49,14 +52,15 @@ type tokenCache struct {
 
 type cacheShard struct {
 	mu    sync.RWMutex
-	items map[string]*cached
-	order []string // the tokens in insertion order, a ring of len max
-	next  int      // where the next token goes in order
+	items map[uint64]*cached
+	order []uint64 // the hashes in insertion order, a ring of len max
+	next  int      // where the next hash goes in order
 }
 
-// cached is one verified token: its claims, until when they hold (exp plus leeway),
-// and the keys it was verified with.
+// cached is one verified token: the token, its claims, until when they hold (exp plus
+// leeway), and the keys it was verified with.
 type cached struct {
+	token  string
 	claims Claims
 	until  time.Time
 	keys   *keyset
@@ -66,13 +70,14 @@ func newTokenCache(n int) *tokenCache {
 	c := &tokenCache{seed: maphash.MakeSeed()}
 	per := max(1, (n+cacheShards-1)/cacheShards)
 	for i := range c.shards {
-		c.shards[i] = cacheShard{items: make(map[string]*cached, per), order: make([]string, per)}
+		c.shards[i] = cacheShard{items: make(map[uint64]*cached, per), order: make([]uint64, per)}
 	}
 	return c
 }
 
-func (c *tokenCache) shard(token string) *cacheShard {
-	return &c.shards[maphash.String(c.seed, token)%cacheShards]
+func (c *tokenCache) shard(token string) (*cacheShard, uint64) {
+	h := maphash.String(c.seed, token)
+	return &c.shards[h%cacheShards], h
 }
 
 // get returns the claims of a token verified with keys and still before its exp at now.
@@ -80,11 +85,11 @@ func (c *tokenCache) get(token string, keys *keyset, now time.Time) (*Claims, bo
 	if c == nil {
 		return nil, false
 	}
-	s := c.shard(token)
+	s, h := c.shard(token)
 	s.mu.RLock()
-	e := s.items[token]
+	e := s.items[h]
 	s.mu.RUnlock()
-	if e == nil || e.keys != keys || !now.Before(e.until) {
+	if e == nil || e.token != token || e.keys != keys || !now.Before(e.until) {
 		return nil, false
 	}
 	return &e.claims, true
@@ -95,18 +100,16 @@ func (c *tokenCache) get(token string, keys *keyset, now time.Time) (*Claims, bo
 // keeps a copy of token: the caller's may be a framework's buffer (see
 // transientHeaders), which the next request overwrites.
 func (c *tokenCache) put(token string, e *cached) {
-	token = strings.Clone(token)
-	s := c.shard(token)
+	e.token = strings.Clone(token)
+	s, h := c.shard(token)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.items[token]; ok {
-		s.items[token] = e
+	if _, ok := s.items[h]; ok {
+		s.items[h] = e
 		return
 	}
-	if old := s.order[s.next]; old != "" {
-		delete(s.items, old)
-	}
-	s.order[s.next] = token
+	delete(s.items, s.order[s.next]) // a slot not yet used holds 0: at worst an early eviction
+	s.order[s.next] = h
 	s.next = (s.next + 1) % len(s.order)
-	s.items[token] = e
+	s.items[h] = e
 }

@@ -53,3 +53,21 @@ func TestTokenCacheKeepsItsOwnKey(t *testing.T) {
 		t.Errorf(`get("token-b") = %+v; want nothing, it was never put`, got)
 	}
 }
+
+// TestTokenCacheCollision: an entry is found by the hash of its token but must hold
+// that very token; another token with the same hash (here made by putting an entry in
+// its place by hand) misses.
+func TestTokenCacheCollision(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	ks := &keyset{}
+	c := newTokenCache(8)
+	s, h := c.shard("token-a")
+	s.items[h] = &cached{token: "token-b", claims: Claims{Subject: "b"}, until: now.Add(time.Hour), keys: ks}
+	if got, ok := c.get("token-a", ks, now); ok {
+		t.Errorf(`get("token-a") = %+v from the entry of "token-b", which has its hash`, got)
+	}
+	c.put("token-a", &cached{claims: Claims{Subject: "a"}, until: now.Add(time.Hour), keys: ks})
+	if got, ok := c.get("token-a", ks, now); !ok || got.Subject != "a" {
+		t.Errorf(`get("token-a") after its put = %+v, %v`, got, ok)
+	}
+}
