@@ -245,16 +245,19 @@ func (a *Auth) extraClaims(ctx context.Context, id Identity) (map[string]any, er
 // Each call is reported to the WithEvents hook as an EventAuthenticate.
 func (a *Auth) Authenticate(ctx context.Context, token string) (*Claims, error) {
 	now := a.cfg.now()
-	c, err := a.authenticate(ctx, token, now)
+	c, err := a.authenticate(ctx, token, now, false)
 	if a.cfg.events != nil {
 		a.authenticated(ctx, c, err, now)
 	}
 	return c, err
 }
 
-func (a *Auth) authenticate(ctx context.Context, token string, now time.Time) (*Claims, error) {
+// authenticate is Authenticate without the event. borrowed says that token lives in a
+// framework's buffer, valid only for the request (see transientHeaders): the cache
+// then keeps a copy.
+func (a *Auth) authenticate(ctx context.Context, token string, now time.Time, borrowed bool) (*Claims, error) {
 	ks := a.keys(now)
-	c, hit := a.cache.get(token, ks, now)
+	c, h, hit := a.cache.get(token, ks, now)
 	var e *cached // the entry for a token verified now, its claims and all in one
 	if !hit {
 		w, raw, err := a.parseWith(ks, now, token, accessToken, a.cfg.audience)
@@ -273,11 +276,20 @@ func (a *Auth) authenticate(ctx context.Context, token string, now time.Time) (*
 		return nil, ErrTokenRevoked
 	}
 	if e != nil && a.cache != nil {
-		a.cache.put(token, e)
+		a.cache.put(h, keep(token, borrowed), e)
 	}
 	// The caller gets its own copy: the cached claims must not change under others.
 	own := *c
 	return &own, nil
+}
+
+// keep returns token as the token cache may keep it: a copy when it is borrowed from a
+// framework's buffer, which the next request overwrites.
+func keep(token string, borrowed bool) string {
+	if borrowed {
+		return strings.Clone(token)
+	}
+	return token
 }
 
 // parse verifies a token of kind and its registered claims.

@@ -3,7 +3,6 @@ package core
 import (
 	"fmt"
 	"hash/maphash"
-	"strings"
 	"sync"
 	"time"
 )
@@ -75,33 +74,30 @@ func newTokenCache(n int) *tokenCache {
 	return c
 }
 
-func (c *tokenCache) shard(token string) (*cacheShard, uint64) {
-	h := maphash.String(c.seed, token)
-	return &c.shards[h%cacheShards], h
-}
-
-// get returns the claims of a token verified with keys and still before its exp at now.
-func (c *tokenCache) get(token string, keys *keyset, now time.Time) (*Claims, bool) {
+// get returns the claims of a token verified with keys and still before its exp at now,
+// and the token's hash, for put.
+func (c *tokenCache) get(token string, keys *keyset, now time.Time) (*Claims, uint64, bool) {
 	if c == nil {
-		return nil, false
+		return nil, 0, false
 	}
-	s, h := c.shard(token)
+	h := maphash.String(c.seed, token)
+	s := &c.shards[h%cacheShards]
 	s.mu.RLock()
 	e := s.items[h]
 	s.mu.RUnlock()
 	if e == nil || e.token != token || e.keys != keys || !now.Before(e.until) {
-		return nil, false
+		return nil, h, false
 	}
-	return &e.claims, true
+	return &e.claims, h, true
 }
 
-// put remembers a verified token in the place of the shard's oldest: a ring, so the
-// bound holds whatever the traffic and a miss costs the same when the cache is full. It
-// keeps a copy of token: the caller's may be a framework's buffer (see
-// transientHeaders), which the next request overwrites.
-func (c *tokenCache) put(token string, e *cached) {
-	e.token = strings.Clone(token)
-	s, h := c.shard(token)
+// put remembers a verified token of hash h (from get) in the place of the shard's
+// oldest: a ring, so the bound holds whatever the traffic and a miss costs the same when
+// the cache is full. The cache keeps token: a token in a framework's buffer (see
+// transientHeaders) must be copied first.
+func (c *tokenCache) put(h uint64, token string, e *cached) {
+	e.token = token
+	s := &c.shards[h%cacheShards]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.items[h]; ok {

@@ -12,7 +12,9 @@ func TestTokenCacheBounded(t *testing.T) {
 	ks := &keyset{}
 	c := newTokenCache(64)
 	for i := range 1000 {
-		c.put(fmt.Sprintf("token-%d", i), &cached{claims: Claims{}, until: now.Add(time.Hour), keys: ks})
+		tok := fmt.Sprintf("token-%d", i)
+		_, h, _ := c.get(tok, ks, now)
+		c.put(h, tok, &cached{claims: Claims{}, until: now.Add(time.Hour), keys: ks})
 	}
 	n := 0
 	for i := range c.shards {
@@ -21,36 +23,34 @@ func TestTokenCacheBounded(t *testing.T) {
 	if n > 64+cacheShards { // each shard rounds its share up
 		t.Fatalf("%d entries in a cache of 64", n)
 	}
-	if _, ok := c.get("token-999", ks, now); !ok {
+	if _, _, ok := c.get("token-999", ks, now); !ok {
 		t.Error("the latest entry is missing")
 	}
-	if _, ok := c.get("token-999", &keyset{}, now); ok {
+	if _, _, ok := c.get("token-999", &keyset{}, now); ok {
 		t.Error("an entry verified with other keys was returned")
 	}
-	if _, ok := c.get("token-999", ks, now.Add(time.Hour)); ok {
+	if _, _, ok := c.get("token-999", ks, now.Add(time.Hour)); ok {
 		t.Error("an entry was returned at its until")
 	}
 	var off *tokenCache
-	if _, ok := off.get("token-999", ks, now); ok {
+	if _, _, ok := off.get("token-999", ks, now); ok {
 		t.Error("a nil cache hit")
 	}
 }
 
-// TestTokenCacheKeepsItsOwnKey: the token put receives may live in a framework's
-// buffer (see transientHeaders) that the next request overwrites; the cache must hold
-// a copy, or its key would change under it.
-func TestTokenCacheKeepsItsOwnKey(t *testing.T) {
-	now := time.Unix(1_000_000, 0)
-	ks := &keyset{}
-	c := newTokenCache(8)
+// TestKeep: a token read in place from a framework's buffer (see transientHeaders),
+// which the next request overwrites, is copied before the cache keeps it; any other is
+// kept as it is, without an allocation.
+func TestKeep(t *testing.T) {
 	buf := []byte("token-a")
-	c.put(unsafe.String(&buf[0], len(buf)), &cached{claims: Claims{Subject: "a"}, until: now.Add(time.Hour), keys: ks})
+	kept := keep(unsafe.String(&buf[0], len(buf)), true)
 	copy(buf, "token-b") // the next request on the connection
-	if got, ok := c.get("token-a", ks, now); !ok || got.Subject != "a" {
-		t.Errorf(`get("token-a") = %+v, %v; want the claims put for it`, got, ok)
+	if kept != "token-a" {
+		t.Errorf("a borrowed token kept as %q after its buffer changed, want %q", kept, "token-a")
 	}
-	if got, ok := c.get("token-b", ks, now); ok {
-		t.Errorf(`get("token-b") = %+v; want nothing, it was never put`, got)
+	owned := "token-c"
+	if n := testing.AllocsPerRun(100, func() { kept = keep(owned, false) }); n != 0 || kept != owned {
+		t.Errorf("keep of an owned token = %q with %v allocations, want it as it is", kept, n)
 	}
 }
 
@@ -61,13 +61,13 @@ func TestTokenCacheCollision(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	ks := &keyset{}
 	c := newTokenCache(8)
-	s, h := c.shard("token-a")
-	s.items[h] = &cached{token: "token-b", claims: Claims{Subject: "b"}, until: now.Add(time.Hour), keys: ks}
-	if got, ok := c.get("token-a", ks, now); ok {
+	_, h, _ := c.get("token-a", ks, now)
+	c.shards[h%cacheShards].items[h] = &cached{token: "token-b", claims: Claims{Subject: "b"}, until: now.Add(time.Hour), keys: ks}
+	if got, _, ok := c.get("token-a", ks, now); ok {
 		t.Errorf(`get("token-a") = %+v from the entry of "token-b", which has its hash`, got)
 	}
-	c.put("token-a", &cached{claims: Claims{Subject: "a"}, until: now.Add(time.Hour), keys: ks})
-	if got, ok := c.get("token-a", ks, now); !ok || got.Subject != "a" {
+	c.put(h, "token-a", &cached{claims: Claims{Subject: "a"}, until: now.Add(time.Hour), keys: ks})
+	if got, _, ok := c.get("token-a", ks, now); !ok || got.Subject != "a" {
 		t.Errorf(`get("token-a") after its put = %+v, %v`, got, ok)
 	}
 }

@@ -128,7 +128,8 @@ func (a *Auth) authenticateRequest(ex Exchange, now time.Time) (*Claims, error) 
 	if err != nil {
 		return nil, err
 	}
-	c, err := a.authenticate(ex.Context(), tok, now)
+	_, transient := ex.(transientHeaders)
+	c, err := a.authenticate(ex.Context(), tok, now, transient && !fromCookie)
 	if err != nil && fromCookie {
 		return nil, &cookieTokenError{err}
 	}
@@ -163,7 +164,7 @@ var errTokenTwice = fmt.Errorf("%w: access token both in the Authorization heade
 
 // bearerToken is the token of the request's Authorization header (Bearer scheme), read
 // without a copy when the Exchange offers that (see Exchange): it is only verified or
-// looked up, and the token cache keeps a copy of its own.
+// looked up, and the token cache copies it when it keeps it.
 func bearerToken(ex Exchange) (string, error) {
 	var h string
 	if t, ok := ex.(transientHeaders); ok {
