@@ -37,10 +37,19 @@
 // rebuild reads the store, and a key written to the store but added to the filter
 // neither before the rebuild started nor during it would otherwise be lost.
 //
+// # Feed
+//
+// A store whose backend other processes share keeps one Set per process and brings it
+// up to date from a feed of the others' revocations: a Redis subscription, a PostgreSQL
+// LISTEN. A [Feed] says when those filters can be trusted: once the feed is up and they
+// have been loaded since it came up. Every loss and every reconnection starts a new
+// generation, so a load that began before one can never mark the filters trusted after
+// it; [Feed.Reloader] runs the loads, retrying a failed one while the feed stays up.
+//
 // # What it does not do
 //
-// It does not delete, persist, or share a filter between processes; a store with several
-// processes in front of it keeps one filter per process and brings it up to date from the
-// shared data itself (a Redis store, for example, from keyspace notifications or a
-// version counter). Keys are compared by hash only: a true answer is never proof.
+// It does not delete, persist, or share a filter between processes, nor read a feed:
+// the store subscribes, applies what it hears with Add, and tells the Feed when the
+// connection comes and goes. Keys are compared by hash only: a true answer is never
+// proof.
 package revfilter

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,69 +26,6 @@ const (
 	// failure to start again from minBackoff.
 	stableAfter = time.Second
 )
-
-// listener says whether the filters hold every revocation: they do when the store
-// listens on its channel and has loaded them since LISTEN took effect. Until then
-// IsRevoked asks the database.
-type listener struct {
-	// state is gen<<2 | listening<<1 | loaded. Every loss and every LISTEN starts a
-	// new generation, so that a load that began before one cannot mark the filters
-	// loaded after it.
-	state atomic.Uint64
-	kick  chan struct{} // wakes the reloader; one pending kick is enough
-}
-
-const (
-	stateLoaded    = 1
-	stateListening = 2
-)
-
-func (l *listener) init() { l.kick = make(chan struct{}, 1) }
-
-// trusted reports whether the filters hold every revocation.
-func (l *listener) trusted() bool {
-	return l.state.Load()&(stateListening|stateLoaded) == stateListening|stateLoaded
-}
-
-// next moves to a new generation with the given flags and returns the old state and
-// the new one.
-func (l *listener) next(flags uint64) (old, cur uint64) {
-	for {
-		old = l.state.Load()
-		cur = (old>>2+1)<<2 | flags
-		if l.state.CompareAndSwap(old, cur) {
-			return old, cur
-		}
-	}
-}
-
-// lost records that the listener connection failed: notifications may be missed from
-// now on. It reports whether the filters were trusted until then.
-func (l *listener) lost() bool {
-	old, _ := l.next(0)
-	return old&stateLoaded != 0
-}
-
-// listening records that LISTEN took effect on a new connection. Notifications sent
-// before it were missed, so the filters need a load.
-func (l *listener) listening() uint64 {
-	_, cur := l.next(stateListening)
-	return cur
-}
-
-// loaded records that a load which started in state st has finished. It marks the
-// filters trusted if the LISTEN of st is still the current one, and reports whether
-// it did.
-func (l *listener) loaded(st uint64) bool {
-	return st&(stateListening|stateLoaded) == stateListening && l.state.CompareAndSwap(st, st|stateLoaded)
-}
-
-func (l *listener) kickReload() {
-	select {
-	case l.kick <- struct{}{}:
-	default:
-	}
-}
 
 // connectListener opens the listener's own connection, with the pool's settings, on
 // which every notification is applied to the filters as it is read.
@@ -141,12 +77,12 @@ func (s *Store) start(ctx context.Context) error {
 	if err != nil {
 		return failed("New: LISTEN on "+s.channel, err)
 	}
-	st := s.lis.listening()
+	gen := s.feed.Up()
 	if err := s.reload(ctx); err != nil {
 		closeConn(conn)
 		return failed("New: load revocations", err)
 	}
-	s.lis.loaded(st)
+	s.feed.Loaded(gen)
 
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -172,7 +108,7 @@ func (s *Store) listen(ctx context.Context, conn *pgconn.PgConn) {
 		if ctx.Err() != nil {
 			return
 		}
-		if s.lis.lost() {
+		if s.feed.Lost() {
 			s.opts.logger.Warn("pgstore: revocation listener lost; IsRevoked asks the database until it is back",
 				"channel", s.channel, "err", err)
 		}
@@ -194,8 +130,8 @@ func (s *Store) listen(ctx context.Context, conn *pgconn.PgConn) {
 				return
 			}
 		}
-		s.lis.listening()
-		s.lis.kickReload()
+		s.feed.Up()
+		s.feed.Kick()
 	}
 }
 
@@ -246,7 +182,7 @@ func (s *Store) apply(payload string) {
 		return
 	}
 	if s.tokens.NeedsRebuild() || s.sessions.NeedsRebuild() {
-		s.lis.kickReload()
+		s.feed.Kick()
 	}
 }
 
@@ -254,38 +190,12 @@ func (s *Store) apply(payload string) {
 // store trusts them again, and when they have filled up or emptied out.
 func (s *Store) reloader(ctx context.Context) {
 	defer s.wg.Done()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.lis.kick:
-		}
-		backoff := minBackoff
-		for {
-			st := s.lis.state.Load()
-			if st&stateListening == 0 {
-				break // not listening: the next LISTEN kicks again
-			}
-			err := s.reload(ctx)
-			if err == nil {
-				if s.lis.loaded(st) {
-					s.opts.logger.Info("pgstore: revocation filters loaded; IsRevoked answers from memory again",
-						"channel", s.channel)
-				}
-				break
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			s.opts.logger.Warn("pgstore: loading the revocation filters failed", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, maxBackoff)
-		}
-	}
+	s.feed.Reloader(ctx, s.reload, func() {
+		s.opts.logger.Info("pgstore: revocation filters loaded; IsRevoked answers from memory again",
+			"channel", s.channel)
+	}, func(err error) {
+		s.opts.logger.Warn("pgstore: loading the revocation filters failed", "err", err)
+	})
 }
 
 // reload replaces both filters with ones loaded from the revocations table. Ids added

@@ -34,7 +34,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 		}
 	}
 	if s.tokens.NeedsRebuild() || s.sessions.NeedsRebuild() {
-		s.lis.kickReload()
+		s.feed.Kick()
 	}
 	for _, q := range []string{s.q.purgeSessions, s.q.purgeConsumed, s.q.purgeCounters} {
 		for {

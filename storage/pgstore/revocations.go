@@ -34,7 +34,7 @@ func (s *Store) IsRevoked(ctx context.Context, jti, sid string) (bool, error) {
 	if s.closed.Load() {
 		return false, closedError("IsRevoked")
 	}
-	if s.lis.trusted() {
+	if s.feed.Trusted() {
 		if jti != "" && !s.tokens.MayContain(jti) {
 			jti = ""
 		}

@@ -41,9 +41,9 @@ type Store struct {
 	channel string
 
 	// The revocation filters, one per kind, so that a revoked jti never matches a
-	// session id. IsRevoked trusts them only while lis says so.
+	// session id. IsRevoked trusts them only while feed says so.
 	tokens, sessions *revfilter.Set
-	lis              listener
+	feed             *revfilter.Feed
 	listenerPID      atomic.Uint32 // backend of the listener connection, for tests
 
 	closed atomic.Bool
@@ -88,8 +88,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		channel:  o.channel(),
 		tokens:   revfilter.NewSet(minFilter, o.fpRate),
 		sessions: revfilter.NewSet(minFilter, o.fpRate),
+		feed:     revfilter.NewFeed(),
 	}
-	s.lis.init()
 	if err := s.start(ctx); err != nil {
 		return nil, err
 	}

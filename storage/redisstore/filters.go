@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -19,7 +18,7 @@ func (s *Store) apply(member string) {
 		return
 	}
 	if s.tokens.NeedsRebuild() || s.sessions.NeedsRebuild() {
-		s.sub.kickReload()
+		s.sub.Kick()
 	}
 }
 
@@ -27,38 +26,12 @@ func (s *Store) apply(member string) {
 // store trusts them again, and when they have filled up or emptied out.
 func (s *Store) reloader(ctx context.Context) {
 	defer s.wg.Done()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.sub.kick:
-		}
-		backoff := minBackoff
-		for {
-			st := s.sub.state.Load()
-			if st&stateSubscribed == 0 {
-				break // not subscribed: the next confirmation kicks again
-			}
-			err := s.reload(ctx)
-			if err == nil {
-				if s.sub.loaded(st) {
-					s.opts.logger.Info("redisstore: revocation filters loaded; IsRevoked answers from memory again",
-						"channel", s.channel)
-				}
-				break
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			s.opts.logger.Warn("redisstore: loading the revocation filters failed", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, maxBackoff)
-		}
-	}
+	s.sub.Reloader(ctx, s.reload, func() {
+		s.opts.logger.Info("redisstore: revocation filters loaded; IsRevoked answers from memory again",
+			"channel", s.channel)
+	}, func(err error) {
+		s.opts.logger.Warn("redisstore: loading the revocation filters failed", "err", err)
+	})
 }
 
 // reload replaces both filters with ones loaded by SCAN of every master. Ids added

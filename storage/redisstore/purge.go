@@ -32,7 +32,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int, error) {
 		s.tokens.Removed(goneTokens)
 		s.sessions.Removed(goneSessions)
 		if s.tokens.NeedsRebuild() || s.sessions.NeedsRebuild() {
-			s.sub.kickReload()
+			s.sub.Kick()
 		}
 	}()
 

@@ -44,7 +44,7 @@ func (s *Store) IsRevoked(ctx context.Context, jti, sid string) (bool, error) {
 	if s.closed.Load() {
 		return false, closedError("IsRevoked")
 	}
-	if s.sub.trusted() {
+	if s.sub.Trusted() {
 		if jti != "" && !s.tokens.MayContain(jti) {
 			jti = ""
 		}

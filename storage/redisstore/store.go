@@ -124,7 +124,7 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	if err := s.checkEviction(ctx); err != nil {
 		return nil, err
 	}
-	s.sub.init()
+	s.sub.Feed = revfilter.NewFeed()
 	s.subs.init(s.subscriptionDialed)
 	if err := s.start(ctx); err != nil {
 		s.subs.closeAll()

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/core/revfilter"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -26,64 +26,15 @@ const (
 	maxBackoff = 500 * time.Millisecond
 )
 
-// subscription says whether the filters hold every revocation: they do when the
-// store is subscribed to its channel and has loaded them since it subscribed. Until
-// then IsRevoked asks Redis.
+// subscription says whether the filters hold every revocation (its Feed: they do when
+// the store is subscribed to its channel and has loaded them since it subscribed; until
+// then IsRevoked asks Redis), and holds the current subscriptions, for Close.
 type subscription struct {
-	// state is gen<<2 | subscribed<<1 | loaded. Every loss and every (re)subscription
-	// starts a new generation, so that a load that began before one cannot mark the
-	// filters loaded after it.
-	state atomic.Uint64
-	kick  chan struct{} // wakes the reloader; one pending kick is enough
+	*revfilter.Feed
 
 	mu     sync.Mutex
 	g      *group // the current subscriptions, for close
 	closed bool
-}
-
-const (
-	stateLoaded     = 1
-	stateSubscribed = 2
-)
-
-func (sub *subscription) init() { sub.kick = make(chan struct{}, 1) }
-
-// trusted reports whether the filters hold every revocation.
-func (sub *subscription) trusted() bool {
-	return sub.state.Load()&(stateSubscribed|stateLoaded) == stateSubscribed|stateLoaded
-}
-
-// next moves to a new generation with the given flags and returns the old state and
-// the new one.
-func (sub *subscription) next(flags uint64) (old, cur uint64) {
-	for {
-		old = sub.state.Load()
-		cur = (old>>2+1)<<2 | flags
-		if sub.state.CompareAndSwap(old, cur) {
-			return old, cur
-		}
-	}
-}
-
-// lost records that the subscription failed: messages may be missed from now on. It
-// reports whether the filters were trusted until then.
-func (sub *subscription) lost() bool {
-	old, _ := sub.next(0)
-	return old&stateLoaded != 0
-}
-
-// subscribed records a confirmed subscription. Messages published before it may have
-// been missed, so the filters need a load.
-func (sub *subscription) subscribed() uint64 {
-	_, cur := sub.next(stateSubscribed)
-	return cur
-}
-
-// loaded records that a load which started in state st has finished. It marks the
-// filters trusted if the subscription confirmed in st is still the current one, and
-// reports whether it did.
-func (sub *subscription) loaded(st uint64) bool {
-	return st&(stateSubscribed|stateLoaded) == stateSubscribed && sub.state.CompareAndSwap(st, st|stateLoaded)
 }
 
 // set makes g the subscriptions close closes; false if the store is closed.
@@ -103,13 +54,6 @@ func (sub *subscription) close() {
 	sub.closed = true
 	if sub.g != nil {
 		sub.g.close()
-	}
-}
-
-func (sub *subscription) kickReload() {
-	select {
-	case sub.kick <- struct{}{}:
-	default:
 	}
 }
 
@@ -152,7 +96,7 @@ func (h dialHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 // first included: the connection it replaces, if any, is gone, and messages on it may
 // have been lost.
 func (s *Store) subscriptionDialed() {
-	if s.sub.lost() {
+	if s.sub.Lost() {
 		s.opts.logger.Warn("redisstore: revocation subscription lost; IsRevoked asks Redis until it is back",
 			"channel", s.channel)
 	}
@@ -287,12 +231,12 @@ func (s *Store) start(ctx context.Context) error {
 	if err != nil {
 		return failed("New: subscribe to "+s.channel, err)
 	}
-	st := s.sub.subscribed()
+	gen := s.sub.Up()
 	if err := s.reload(ctx); err != nil {
 		g.close()
 		return failed("New: load revocations", err)
 	}
-	s.sub.loaded(st)
+	s.sub.Loaded(gen)
 	s.sub.set(g)
 
 	bg, cancel := context.WithCancel(context.Background())
@@ -313,7 +257,7 @@ func (s *Store) listen(ctx context.Context, g *group) {
 		if ctx.Err() != nil {
 			return
 		}
-		if s.sub.lost() {
+		if s.sub.Lost() {
 			s.opts.logger.Warn("redisstore: revocation subscription lost; IsRevoked asks Redis until it is back",
 				"channel", s.channel, "err", err)
 		}
@@ -341,8 +285,8 @@ func (s *Store) listen(ctx context.Context, g *group) {
 		}
 		backoff = minBackoff
 		// What was published before the confirmations may have been missed.
-		s.sub.subscribed()
-		s.sub.kickReload()
+		s.sub.Up()
+		s.sub.Kick()
 	}
 }
 
