@@ -10,8 +10,10 @@ import (
 )
 
 // TestTokenCacheNeverLetsThrough: a token Authenticate has verified, and so remembers,
-// is still refused once revoked, once expired, and once its key is gone; a token that
-// differs by one byte is verified in full; the claims a caller gets are its own.
+// is still refused once revoked and once expired; a token that differs by one byte is
+// verified in full; the claims a caller gets are its own. (An entry made under other
+// keys is never used: TestTokenCacheBounded. A token's key outlives it, so no token
+// that is not expired ever loses its key.)
 func TestTokenCacheNeverLetsThrough(t *testing.T) {
 	ctx := context.Background()
 	for _, name := range []string{"cache", "no cache"} {
