@@ -39,10 +39,10 @@ import (
 //   - RefreshRace: RefreshRace with one core.Auth over each store, the second loading
 //     the signing key the first generated.
 //
-// Not checked: how an instance learns of the other's writes, and whether its answers
-// came from a local cache or filter, that it recovers after losing its connection or
-// the backend restarting; a store checks those itself, after RunShared if it likes,
-// from the stores newPair made.
+// Not checked: how an instance learns of the other's writes and whether its answers
+// came from a local cache or filter, which a store checks itself, after RunShared if
+// it likes, from the stores newPair made; nor that it recovers after losing its
+// connection or the backend restarting, which RunRestart and RunSilentPartition check.
 func RunShared(t *testing.T, newPair func(t *testing.T) (a, b core.Store)) {
 	t.Helper()
 	groups := []struct {

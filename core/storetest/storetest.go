@@ -6,7 +6,8 @@
 //	}
 //
 // A store that several processes share (a database, a Redis server) also runs
-// RunShared on two instances of one backend.
+// RunShared on two instances of one backend, RunRestart with that backend stopped and
+// started again, and RunSilentPartition with the network to it cut.
 package storetest
 
 import (

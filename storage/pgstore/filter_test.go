@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/core/storetest"
 	"github.com/gatehouse-auth/gatehouse/storage/pgstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -135,7 +136,7 @@ func TestBackgroundPurge(t *testing.T) {
 		pgstore.WithPurgeInterval(20*time.Millisecond), pgstore.WithClock(func() time.Time { return future.Add(time.Hour) }))
 	must(t, s.RevokeToken(ctx, "jti-old", future))
 	must(t, s.RevokeToken(ctx, "jti-new", future.Add(2*time.Hour)))
-	waitFor(t, 5*time.Second, "the background purge deletes the expired revocation", func() bool {
+	storetest.WaitFor(t, 5*time.Second, "the background purge deletes the expired revocation", func() bool {
 		n := 0
 		_ = s.Export(ctx, func(e coreEntry) error { n++; return nil })
 		return n == 1

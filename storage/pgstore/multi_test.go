@@ -31,21 +31,6 @@ func session(id, subject string) *core.Session {
 
 var quiet = core.WithLogger(slog.New(slog.DiscardHandler))
 
-// auths returns a core.Auth over each store, as instances of one app have; the
-// first generates the signing key, the others load it from the database.
-func auths(t *testing.T, stores ...*pgstore.Store) []*core.Auth {
-	t.Helper()
-	list := make([]*core.Auth, len(stores))
-	for i, s := range stores {
-		a, err := core.New(s, quiet)
-		if err != nil {
-			t.Fatal(err)
-		}
-		list[i] = a
-	}
-	return list
-}
-
 // TestShared runs the two-instance suite on two stores of one schema, each with its
 // own pool, and checks that they answered from their filters throughout: a store that
 // stops trusting them passes the suite by asking the database every time.
@@ -82,7 +67,7 @@ func TestReloadAfterLostListener(t *testing.T) {
 		}
 		jti := fmt.Sprintf("jti-%d", round)
 		must(t, a.RevokeToken(ctx, jti, future))
-		waitFor(t, 5*time.Second, "A and B listening and loaded again", func() bool {
+		storetest.WaitFor(t, 5*time.Second, "A and B listening and loaded again", func() bool {
 			return pgstore.Generation(a) >= genA+2 && pgstore.FilterTrusted(a) &&
 				pgstore.Generation(b) >= genB+2 && pgstore.FilterTrusted(b)
 		})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/gatehouse-auth/gatehouse/core/storetest"
 	"github.com/gatehouse-auth/gatehouse/storage/pgstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -283,7 +284,7 @@ func TestIsolation(t *testing.T) {
 	for i, opts := range optsList {
 		other := newStore(t, newPool(t, shared(t)), opts...)
 		must(t, stores[i].RevokeToken(ctx, fmt.Sprintf("late-%d", i), future))
-		waitFor(t, timeSecond, "the revocation reaches the second instance", func() bool {
+		storetest.WaitFor(t, timeSecond, "the revocation reaches the second instance", func() bool {
 			ok, err := other.IsRevoked(ctx, fmt.Sprintf("late-%d", i), "")
 			return err == nil && ok
 		})

@@ -168,27 +168,12 @@ func pair(t *testing.T, url string, opts ...pgstore.Option) (a, b *pgstore.Store
 	return newStore(t, newPool(t, url), opts...), newStore(t, newPool(t, url), opts...)
 }
 
-// waitFor polls cond every millisecond until it holds, failing t after d.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
-
-// second returns the error of a two-result call.
-func second[T any](_ T, err error) error { return err }
 
 const timeSecond = time.Second
 

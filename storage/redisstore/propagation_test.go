@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/core/storetest"
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
 )
 
@@ -23,7 +24,7 @@ func TestReloadAfterLostSubscription(t *testing.T) {
 		must(t, admin.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err())
 		jti := fmt.Sprintf("jti-%d", round)
 		must(t, a.RevokeToken(ctx, jti, future))
-		waitFor(t, 5*time.Second, "B subscribed and loaded again", func() bool {
+		storetest.WaitFor(t, 5*time.Second, "B subscribed and loaded again", func() bool {
 			return redisstore.Generation(b) >= gen+2 && redisstore.FilterTrusted(b)
 		})
 		if ok, err := b.IsRevoked(ctx, jti, ""); err != nil || !ok {
@@ -45,7 +46,7 @@ func TestNewContextEnds(t *testing.T) {
 	}
 	t.Cleanup(func() { b.Close() })
 	must(t, a.RevokeToken(context.Background(), "jti-1", future))
-	waitFor(t, 100*time.Millisecond, "B hears of the revocation", func() bool {
+	storetest.WaitFor(t, 100*time.Millisecond, "B hears of the revocation", func() bool {
 		ok, err := b.IsRevoked(context.Background(), "jti-1", "")
 		return err == nil && ok
 	})

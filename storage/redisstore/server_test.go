@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore"
 	"github.com/gatehouse-auth/gatehouse/storage/redisstore/redistest"
@@ -169,16 +168,4 @@ func newStore(t testing.TB, c redis.UniversalClient, opts ...redisstore.Option) 
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// waitFor polls cond every millisecond until it holds, failing t after d.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
