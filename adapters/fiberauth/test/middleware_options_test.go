@@ -2,15 +2,13 @@ package test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/adapters/fiberauth"
 	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/gatehouse-auth/gatehouse/core/authtest"
 	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gofiber/fiber/v2"
 )
@@ -37,55 +35,6 @@ func newOptionsApp() *fiber.App {
 	return fiber.New(fiber.Config{ReadBufferSize: fiberauth.ReadBufferSize, DisableStartupMessage: true})
 }
 
-// get sends a GET without following redirects, with token as its Bearer token unless
-// it is "", and with the cookies of jar unless it is nil. The body is read and closed.
-func get(t *testing.T, jar http.CookieJar, url, token string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := cl.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, string(b)
-}
-
-// checkSignInAgrees starts a sign-in at base+prefix/login and comes back at the
-// redirect_uri it gives the provider, with the state and the state cookie: the callback
-// must be served there and get as far as the missing code, so the redirect URI, the
-// route and the state cookie's path all agree.
-func checkSignInAgrees(t *testing.T, base, prefix string) {
-	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	res, body := get(t, jar, base+prefix+"/login", "")
-	loc, err := url.Parse(res.Header.Get("Location"))
-	if res.StatusCode != http.StatusFound || err != nil {
-		t.Fatalf("GET %s/login: %d %s", prefix, res.StatusCode, body)
-	}
-	uri := loc.Query().Get("redirect_uri")
-	if want := base + prefix + "/callback"; uri != want {
-		t.Fatalf("redirect_uri %q, want %q", uri, want)
-	}
-	res, body = get(t, jar, uri+"?state="+url.QueryEscape(loc.Query().Get("state")), "")
-	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "no code in the callback") {
-		t.Fatalf("GET redirect_uri with the login's state: %d %s, want core's 400 for the missing code", res.StatusCode, body)
-	}
-	if res, body := get(t, nil, base+prefix+"/jwks.json", ""); res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s/jwks.json: %d %s", prefix, res.StatusCode, body)
-	}
-}
-
 // TestOnRefusedError checks what is Fiber's own in OnRefused: the error the app's
 // handler returns goes to the app's ErrorHandler, as the error of any handler does.
 func TestOnRefusedError(t *testing.T) {
@@ -94,7 +43,7 @@ func TestOnRefusedError(t *testing.T) {
 	app.Get("/refused", fiberauth.Require(auth, fiberauth.OnRefused(func(c *fiber.Ctx, err error) error {
 		return fiber.NewError(http.StatusTeapot, "to the error handler: "+core.ErrorResponse(err).Description)
 	})), email)
-	res, body := get(t, nil, listen(t, app)+"/refused", "")
+	res, body := authtest.Get(t, nil, listen(t, app)+"/refused", "")
 	if res.StatusCode != http.StatusTeapot || body != "to the error handler: no token" {
 		t.Fatalf("%d %q, want the default ErrorHandler's 418 with the handler's message", res.StatusCode, body)
 	}
@@ -123,7 +72,7 @@ func TestMountOnGroup(t *testing.T) {
 			auth := newOptionsAuth(t, core.WithRoutePrefix(tc.prefix))
 			app := newOptionsApp()
 			fiberauth.Mount(tc.router(app), auth)
-			checkSignInAgrees(t, listen(t, app), tc.prefix)
+			authtest.CheckMount(t, listen(t, app), tc.prefix)
 		})
 	}
 }
@@ -244,12 +193,12 @@ func TestMountBeforeMiddleware(t *testing.T) {
 	app.Get("/home", email)
 	base := listen(t, app)
 
-	checkSignInAgrees(t, base, "/api/auth")
+	authtest.CheckMount(t, base, "/api/auth")
 	for _, path := range []string{"/api", "/api/me", "/home"} {
-		if res, _ := get(t, nil, base+path, ""); res.StatusCode != http.StatusUnauthorized {
+		if res, _ := authtest.Get(t, nil, base+path, ""); res.StatusCode != http.StatusUnauthorized {
 			t.Errorf("GET %s without a token: %d, want 401", path, res.StatusCode)
 		}
-		if res, body := get(t, nil, base+path, tok); res.StatusCode != http.StatusOK {
+		if res, body := authtest.Get(t, nil, base+path, tok); res.StatusCode != http.StatusOK {
 			t.Errorf("GET %s with a token: %d %s", path, res.StatusCode, body)
 		}
 	}

@@ -3,16 +3,14 @@ package test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/adapters/ginauth"
 	"github.com/gatehouse-auth/gatehouse/core"
+	"github.com/gatehouse-auth/gatehouse/core/authtest"
 	"github.com/gatehouse-auth/gatehouse/core/memstore"
 	"github.com/gin-gonic/gin"
 )
@@ -32,55 +30,6 @@ func newOptionsAuth(t *testing.T, opts ...core.Option) *core.Auth {
 		t.Fatal(err)
 	}
 	return auth
-}
-
-// get sends a GET without following redirects, with token as its Bearer token unless
-// it is "", and with the cookies of jar unless it is nil. The body is read and closed.
-func get(t *testing.T, jar http.CookieJar, url, token string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := cl.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, string(b)
-}
-
-// checkSignInAgrees starts a sign-in at base+prefix/login and comes back at the
-// redirect_uri it gives the provider, with the state and the state cookie: the callback
-// must be served there and get as far as the missing code, so the redirect URI, the
-// route and the state cookie's path all agree.
-func checkSignInAgrees(t *testing.T, base, prefix string) {
-	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	res, body := get(t, jar, base+prefix+"/login", "")
-	loc, err := url.Parse(res.Header.Get("Location"))
-	if res.StatusCode != http.StatusFound || err != nil {
-		t.Fatalf("GET %s/login: %d %s", prefix, res.StatusCode, body)
-	}
-	uri := loc.Query().Get("redirect_uri")
-	if want := base + prefix + "/callback"; uri != want {
-		t.Fatalf("redirect_uri %q, want %q", uri, want)
-	}
-	res, body = get(t, jar, uri+"?state="+url.QueryEscape(loc.Query().Get("state")), "")
-	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "no code in the callback") {
-		t.Fatalf("GET redirect_uri with the login's state: %d %s, want core's 400 for the missing code", res.StatusCode, body)
-	}
-	if res, body := get(t, nil, base+prefix+"/jwks.json", ""); res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s/jwks.json: %d %s", prefix, res.StatusCode, body)
-	}
 }
 
 // TestMountOnGroup mounts on groups whose base path the prefix lies under: the routes
@@ -103,7 +52,7 @@ func TestMountOnGroup(t *testing.T) {
 			ginauth.Mount(tc.router(r), auth)
 			srv := httptest.NewServer(r)
 			t.Cleanup(srv.Close)
-			checkSignInAgrees(t, srv.URL, tc.prefix)
+			authtest.CheckMount(t, srv.URL, tc.prefix)
 		})
 	}
 }
@@ -192,12 +141,12 @@ func TestMountBeforeMiddleware(t *testing.T) {
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 
-	checkSignInAgrees(t, srv.URL, "/api/auth")
+	authtest.CheckMount(t, srv.URL, "/api/auth")
 	for _, path := range []string{"/api/me", "/home"} {
-		if res, _ := get(t, nil, srv.URL+path, ""); res.StatusCode != http.StatusUnauthorized {
+		if res, _ := authtest.Get(t, nil, srv.URL+path, ""); res.StatusCode != http.StatusUnauthorized {
 			t.Errorf("GET %s without a token: %d, want 401", path, res.StatusCode)
 		}
-		if res, body := get(t, nil, srv.URL+path, tok.AccessToken); res.StatusCode != http.StatusOK {
+		if res, body := authtest.Get(t, nil, srv.URL+path, tok.AccessToken); res.StatusCode != http.StatusOK {
 			t.Errorf("GET %s with a token: %d %s", path, res.StatusCode, body)
 		}
 	}
