@@ -50,14 +50,7 @@ func fixtureSession() *core.Session {
 // revoked session, a key and a consumed state, each with its expiry. A session
 // written again is stored as a version 2 record and reads back the same.
 func TestFormatV1Fixture(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "format-v1.bolt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := copyFixture(t, "format-v1.bolt")
 	s := openAtTest(t, path)
 	if v := recordVersion(t, s, "sid-1"); v != 1 {
 		t.Fatalf("the fixture's session record is of version %d; it must be of version 1, which had no \"v\"", v)
@@ -342,14 +335,7 @@ func FuzzDecodeSession(f *testing.F) {
 // file holds. Open makes it layout 4, which versions before refuse; a session written
 // again is stored as a binary record of version 3 and reads back the same.
 func TestFormatV3Fixture(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "format-v3.bolt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := copyFixture(t, "format-v3.bolt")
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -426,4 +412,19 @@ func TestFormatV3Fixture(t *testing.T) {
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// copyFixture copies testdata/name into a temporary directory, so that opening it
+// (which upgrades it) leaves the fixture as it is, and returns the copy's path.
+func copyFixture(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
